@@ -1,0 +1,107 @@
+"""Runs the hidden checks (pytest, in this process) over observations."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from pytest_jsonreport.plugin import JSONReport
+
+from .checks import load_catalog
+from .feedback import CheckFailed
+from .observations import Observation
+
+CHECKS_DIR = Path(__file__).resolve().parent / "checks"
+
+
+@dataclass
+class DeviceOutcome:
+    status: str          # "passed" | "failed"
+    message: str = ""
+
+
+@dataclass
+class CheckOutcome:
+    id: str
+    devices: dict[str, DeviceOutcome] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.devices) and all(d.status == "passed" for d in self.devices.values())
+
+
+class ObservationPlugin:
+    """Gives each check the observations of its exercise, one device at a time."""
+
+    def __init__(self, observations: dict[str, dict[str, Observation]]) -> None:
+        self.observations = observations
+
+    def pytest_generate_tests(self, metafunc) -> None:
+        marker = metafunc.definition.get_closest_marker("grader_check")
+        if marker is None or "o" not in metafunc.fixturenames:
+            return
+        per_device = self.observations.get(marker.kwargs["exercise"], {})
+        devices = sorted(per_device, key=lambda d: (d != "cpu", d))
+        metafunc.parametrize("o", [per_device[d] for d in devices], ids=devices)
+
+    def pytest_collection_modifyitems(self, items) -> None:
+        items[:] = [i for i in items if i.get_closest_marker("grader_check") is not None
+                    and "o" in getattr(i, "callspec", type("", (), {"params": {}})).params]
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        yield
+        if call.when != "call":
+            return
+        marker = item.get_closest_marker("grader_check")
+        obs = item.callspec.params["o"]
+        message = ""
+        if call.excinfo is not None:
+            exc = call.excinfo.value
+            if isinstance(exc, CheckFailed):
+                message = str(exc)
+            else:
+                message = f"internal check error: {type(exc).__name__}: {exc}"[:1000]
+        item.user_properties.extend([("check", marker.kwargs["id"]), ("device", obs.device),
+                                       ("message", message)])
+
+
+def run_checks(observations: dict[str, dict[str, Observation]]) -> dict[str, CheckOutcome]:
+    """Run every hidden check; returns outcomes by check id."""
+    load_catalog()
+    json_plugin = JSONReport()
+    args = ["-c", str(CHECKS_DIR / "checks.ini"), "--rootdir", str(CHECKS_DIR),
+            "-p", "pytest_jsonreport.plugin", "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:unraisableexception",
+            "-p", "no:threadexception", "-p", "no:faulthandler",
+            "-q", "--no-header",
+            "--json-report-file=none", "-W", "ignore", str(CHECKS_DIR)]
+    sink = io.StringIO()
+    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only our plugins: fast and predictable
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            code = pytest.main(args, plugins=[ObservationPlugin(observations), json_plugin])
+    finally:
+        if autoload is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise RuntimeError(f"the hidden checks could not run (pytest exit {code}):\n"
+                           + sink.getvalue()[-3000:])
+    outcomes: dict[str, CheckOutcome] = {}
+    for test in json_plugin.report.get("tests", []):
+        props = {}
+        for prop in test.get("user_properties", []):
+            props.update(prop)
+        cid = props.get("check")
+        if cid is None:
+            continue
+        status = "passed" if test.get("outcome") == "passed" else "failed"
+        outcomes.setdefault(cid, CheckOutcome(cid)).devices[props["device"]] = DeviceOutcome(
+            status, props.get("message", ""))
+    return outcomes

@@ -1,0 +1,83 @@
+"""Helpers shared by the check modules (not collected: no ``test_`` prefix)."""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+from ..exercises import BY_ID
+from ..feedback import fail, require, value
+from ..i18n import N_, _
+from ..observations import Observation
+
+
+@functools.lru_cache(maxsize=None)
+def inputs(exercise: str) -> dict[str, torch.Tensor]:
+    return BY_ID[exercise].inputs()
+
+
+def params_from(o: Observation, prefix: str, names: list[str], what: str) -> dict:
+    """Tensors recorded under ``prefix + name``; fail naming the first missing one."""
+    found = {}
+    for name in names:
+        t = o.tensors.get(prefix + name)
+        if t is None:
+            fail(_("{what}: the module has no parameter called {name}").format(
+                what=what, name=name))
+        found[name] = t
+    return found
+
+
+def has_params(desc: dict) -> bool:
+    return bool(desc.get("own_params")) or any(has_params(c) for _, c in desc.get("children", []))
+
+
+def linear_desc(desc: dict, n_in: int, n_out: int) -> bool:
+    return bool(desc.get("is_linear")) and desc.get("in") == n_in and desc.get("out") == n_out \
+        and desc.get("bias", True)
+
+
+def fmt_linear(desc: dict) -> str:
+    if desc.get("is_linear"):
+        return f"Linear({desc.get('in')}, {desc.get('out')})"
+    return desc.get("type", "?").rsplit(".", 1)[-1]
+
+
+DEVICE_HINT = N_("Keep constant tensors with register_buffer and create tensors in forward "
+                 "with device=X.device (or torch.zeros_like, X.new_zeros), so that the model "
+                 "works wherever .to(device) puts it.")
+DEVICE_TITLE = N_("Moves to a device with .to(device) and runs there")
+
+
+def device_check(o: Observation) -> None:
+    """CPU: the stranded-tensor audit.  Another device: everything moved."""
+    if o.device == "cpu":
+        audit = value(o, "device_audit", step="device_audit", kind=dict)
+        finding = audit.get("finding")
+        if not finding:
+            return
+        created = finding.get("created") or {}
+        used = finding.get("used") or {}
+        if created.get("what") == "attribute":
+            fail(_("`{name}` is a plain tensor attribute: it will stay on the CPU when the model "
+                   "moves to the GPU, and forward will fail there; use register_buffer").format(
+                       name=created.get("attribute", "?")))
+        frames = created.get("frames") or used.get("frames") or []
+        where = frames[-1] if frames else {"file": "?", "line": "?"}
+        fail(_("a tensor created in forward with torch.{func}() at {file}, line {line} lives on "
+               "the CPU whatever device the input is on: on a GPU, forward fails. Create it with "
+               "device=X.device (or torch.zeros_like / X.new_zeros)").format(
+                   func=created.get("what", "?"), file=where.get("file"), line=where.get("line")))
+    require(o, "to_device")
+    devices = value(o, "to_device.param_devices", kind=list)
+    buffers = o.values.get("to_device.buffer_devices", [])
+    stray = [d for d in list(devices) + list(buffers) if d != o.device]
+    if stray:
+        fail(_("after .to({device}) some parameters or buffers are still on {stray}").format(
+            device=o.device, stray=", ".join(sorted(set(map(str, stray))))))
+    for key, dev in o.values.items():
+        if key.endswith(".device") and isinstance(dev, str) and dev != o.device \
+                and not key.startswith("rand_weight"):
+            fail(_("the output of {step} is on {dev}, expected {device}").format(
+                step=key.removesuffix(".device"), dev=dev, device=o.device))

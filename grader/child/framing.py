@@ -1,0 +1,76 @@
+"""Length-prefixed frames: a JSON header and a binary payload.
+
+Used on both sides of the sandbox boundary.  The reader never trusts the
+lengths it is given: every read is capped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+
+_HEAD = struct.Struct(">IQ")  # header length, payload length
+
+MAX_HEADER = 4 * 1024 * 1024
+
+
+class FrameError(Exception):
+    """A frame was truncated, too large or not valid JSON."""
+
+
+def encode(header: dict, payload: bytes = b"") -> bytes:
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    return _HEAD.pack(len(raw), len(payload)) + raw + payload
+
+
+def write_frame(fd: int, header: dict, payload: bytes = b"") -> None:
+    data = memoryview(encode(header, payload))
+    while data:
+        n = os.write(fd, data)
+        data = data[n:]
+
+
+def _read_exact(fd: int, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError("stream closed")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd: int, max_payload: int) -> tuple[dict, bytes]:
+    head = _read_exact(fd, _HEAD.size)
+    hlen, plen = _HEAD.unpack(head)
+    if hlen > MAX_HEADER or plen > max_payload:
+        raise FrameError(f"frame too large ({hlen} + {plen} bytes)")
+    header = json.loads(_read_exact(fd, hlen))
+    if not isinstance(header, dict):
+        raise FrameError("frame header is not an object")
+    return header, _read_exact(fd, plen)
+
+
+def split_frames(data: bytes, max_header: int = MAX_HEADER) -> list[tuple[dict, bytes]]:
+    """Parse a complete byte string of frames; raise FrameError on damage."""
+    frames = []
+    pos = 0
+    while pos < len(data):
+        if len(data) - pos < _HEAD.size:
+            raise FrameError("truncated frame head")
+        hlen, plen = _HEAD.unpack_from(data, pos)
+        pos += _HEAD.size
+        if hlen > max_header or pos + hlen + plen > len(data):
+            raise FrameError("truncated or oversized frame")
+        try:
+            header = json.loads(data[pos:pos + hlen])
+        except ValueError as exc:
+            raise FrameError(f"frame header is not JSON: {exc}") from None
+        if not isinstance(header, dict):
+            raise FrameError("frame header is not an object")
+        pos += hlen
+        frames.append((header, data[pos:pos + plen]))
+        pos += plen
+    return frames

@@ -1,0 +1,85 @@
+"""Probes for layers.py: centered_layer, my_linear."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from . import audit, forward, move, probe, record_grads, record_parameters
+
+
+@probe("centered_layer")
+def centered_layer(rec, mod, t, device, params):
+    with rec.step("construct", "CenteredLayer()") as s:
+        layer = mod.CenteredLayer()
+        record_parameters(rec, "", layer)
+    if not s.ok:
+        return
+    if not move(rec, layer, device):
+        return
+    for name in ("X", "Xbig", "X64"):
+        forward(rec, f"out/{name}", layer, t[name].to(device),
+                f"CenteredLayer.forward on {name} {tuple(t[name].shape)}")
+    with rec.step("backward", "backward through CenteredLayer"):
+        X = t["X"].to(device).clone().requires_grad_(True)
+        out = layer(X)
+        (out * t["G"].to(device)).sum().backward()
+        rec.value("input_grad_missing", X.grad is None)
+        if X.grad is not None:
+            rec.tensor("input_grad", X.grad)
+    with rec.step("sequential", "nn.Sequential(nn.Linear(8, 128), CenteredLayer())"):
+        torch.manual_seed(3)
+        seq = nn.Sequential(nn.Linear(8, 128), mod.CenteredLayer()).to(device)
+        rec.tensor("seq/weight", seq[0].weight)
+        rec.tensor("seq/bias", seq[0].bias)
+        out = seq(t["X"].to(device))
+        rec.tensor("seq/out", out)
+        rec.value("seq/shape", list(out.shape))
+    audit(rec, mod.CenteredLayer, (t["X"],), device)
+
+
+@probe("my_linear")
+def my_linear(rec, mod, t, device, params):
+    with rec.step("construct", "MyLinear(5, 3)") as s:
+        layer = mod.MyLinear(5, 3)
+        record_parameters(rec, "", layer)
+        rec.value("weight_is_parameter", isinstance(getattr(layer, "weight", None), nn.Parameter))
+        rec.value("bias_is_parameter", isinstance(getattr(layer, "bias", None), nn.Parameter))
+        for attr in ("weight", "bias"):
+            value = getattr(layer, attr, None)
+            if isinstance(value, torch.Tensor):
+                rec.tensor(f"attr/{attr}", value)
+    if not s.ok:
+        return
+    if not move(rec, layer, device):
+        return
+    X = t["X"].to(device)
+    forward(rec, "out", layer, X, "MyLinear(5, 3).forward on X (6, 5)")
+    with rec.step("backward", "backward through MyLinear"):
+        layer.zero_grad()
+        out = layer(X)
+        (out * t["G"].to(device)).sum().backward()
+        record_grads(rec, "", layer)
+        for attr in ("weight", "bias"):
+            value = getattr(layer, attr, None)
+            if isinstance(value, torch.Tensor):
+                rec.value(f"attr_grad_missing/{attr}", value.grad is None)
+                if value.grad is not None:
+                    rec.tensor(f"attr_grad/{attr}", value.grad)
+    with rec.step("init", "MyLinear(128, 256)"):
+        torch.manual_seed(11)
+        big = mod.MyLinear(128, 256)
+        rec.tensor("init/weight", getattr(big, "weight", None))
+        rec.tensor("init/bias", getattr(big, "bias", None))
+    with rec.step("sequential", "nn.Sequential(MyLinear(64, 8), MyLinear(8, 1))"):
+        torch.manual_seed(5)
+        seq = nn.Sequential(mod.MyLinear(64, 8), mod.MyLinear(8, 1)).to(device)
+        out = seq(t["X64"].to(device))
+        rec.value("seq/shape", list(out.shape))
+        rec.tensor("seq/out", out)
+        for i in (0, 1):
+            for attr in ("weight", "bias"):
+                value = getattr(seq[i], attr, None)
+                if isinstance(value, torch.Tensor):
+                    rec.tensor(f"seq/{i}.{attr}", value)
+    audit(rec, lambda: mod.MyLinear(5, 3), (t["X"],), device)

@@ -1,0 +1,155 @@
+"""Grades one submission: runs the probes in the sandbox, then the checks."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from . import __version__
+from .checking import run_checks
+from .exercises import EXERCISES, FILES, Exercise, encode_inputs
+from .checks.common import inputs as exercise_inputs
+from .feedback import Context
+from .limits import Limits
+from .observations import Observation, parse_run
+from .results import build_results
+from .sandbox import Isolation, Zygote
+
+MAX_FILES = 200
+MAX_BYTES = 20 * 1024 * 1024
+SKIP_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints", ".venv", "venv"}
+
+
+class SubmissionError(Exception):
+    """The submission folder cannot be graded at all (one-line reason)."""
+
+
+@dataclass
+class Options:
+    devices: list[str]
+    limits: Limits = field(default_factory=Limits)
+    language: str = "en"
+
+
+def read_submission(folder: Path) -> dict[str, bytes]:
+    """Regular files of the folder (no links), capped in number and size."""
+    files: dict[str, bytes] = {}
+    total = 0
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts):
+            continue
+        if path.is_symlink() or not path.is_file():
+            continue
+        if len(files) >= MAX_FILES:
+            break
+        size = path.stat().st_size
+        if total + size > MAX_BYTES:
+            continue
+        files[rel.as_posix()] = path.read_bytes()
+        total += size
+    return files
+
+
+def submission_hash(files: dict[str, bytes]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return h.hexdigest()
+
+
+def devices_for(ex: Exercise, devices: list[str]) -> list[str]:
+    return devices if ex.model else ["cpu"]
+
+
+def _failed_at_import(obs: Observation) -> bool:
+    """The module itself is broken: every exercise of its file would fail alike."""
+    if "import" in obs.errors:
+        return True
+    if obs.problem is None or obs.problem.get("kind") == "sandbox":
+        return False
+    return bool(obs.steps) and obs.steps[-1][0] == "import"
+
+
+def _copy_for(obs: Observation, ex: Exercise, device: str) -> Observation:
+    return Observation(ex.id, device, errors=dict(obs.errors), steps=list(obs.steps),
+                       output=obs.output, problem=obs.problem)
+
+
+def _run(zygote: Zygote, ex: Exercise, device: str, probe: str | None = None,
+         module: str | None = "", tensors: dict | None = None) -> Observation:
+    request = {"probe": probe or ex.probe, "module": ex.module if module == "" else module,
+               "device": device, "seed": ex.seed, "params": ex.params, "exercise": ex.id}
+    data = encode_inputs(exercise_inputs(ex.id) if tensors is None else tensors)
+    reply, raw = zygote.run(request, data)
+    return parse_run(ex.id, device, reply, raw)
+
+
+def _verify_file(zygote: Zygote, ex: Exercise, obs: Observation, key: str, into: str) -> None:
+    """Let a learner-free child read a file that learner code wrote."""
+    data = obs.tensors.get(f"{key}.bytes")
+    if data is None:
+        return
+    ver = _run(zygote, ex, "cpu", probe="verify_torch_file", module=None,
+               tensors={"file": data})
+    if "load" in ver.errors:
+        obs.errors[into] = ver.errors["load"]
+    elif ver.problem is not None:
+        obs.errors[into] = {"type": "Error", "message": ver.problem.get("kind", "?"),
+                            "kind": "exception", "frames": []}
+    else:
+        obs.values[into] = ver.values.get("loaded")
+        for name, t in ver.tensors.items():
+            if name.startswith("loaded/"):
+                obs.tensors[f"{into}/{name[len('loaded/'):]}"] = t
+    obs.steps.append((into, f"torch.load(path, weights_only=True) on the file written by {ex.id}"))
+
+
+def collect(zygote: Zygote, files: dict[str, bytes], devices: list[str]) -> \
+        dict[str, dict[str, Observation]]:
+    zygote.load_submission(files)
+    observations: dict[str, dict[str, Observation]] = {}
+    broken: dict[str, Observation] = {}
+    for ex in EXERCISES:
+        per_device: dict[str, Observation] = {}
+        for device in devices_for(ex, devices):
+            if ex.file not in files:
+                per_device[device] = Observation(ex.id, device, problem={
+                    "kind": "missing_file", "file": ex.file})
+                continue
+            if ex.file in broken:
+                per_device[device] = _copy_for(broken[ex.file], ex, device)
+                continue
+            obs = _run(zygote, ex, device)
+            if _failed_at_import(obs):
+                broken[ex.file] = obs
+            if ex.id == "tensor_io":
+                for kind in ("tensor", "list", "dict"):
+                    _verify_file(zygote, ex, obs, f"file/{kind}", f"verify/{kind}")
+            elif ex.id == "model_io":
+                _verify_file(zygote, ex, obs, "file", "verify")
+            per_device[device] = obs
+        observations[ex.id] = per_device
+    return observations
+
+
+def grade(folder: Path, zygote: Zygote, options: Options, isolation: Isolation) -> dict:
+    """Grade one submission folder; returns the results.json document."""
+    started = time.monotonic()
+    files = read_submission(folder)
+    Context.limits = options.limits
+    observations = collect(zygote, files, options.devices)
+    outcomes = run_checks(observations)
+    return build_results(
+        name=folder.name, observations=observations, outcomes=outcomes,
+        files=files, options=options, isolation=isolation,
+        execution_time=time.monotonic() - started,
+        metadata={"grader_version": __version__, "torch_version": torch.__version__,
+                  "submission_hash": submission_hash(files)})
+
+
+__all__ = ["FILES", "Options", "SubmissionError", "collect", "grade", "read_submission"]

@@ -1,0 +1,92 @@
+"""Learner-terms descriptions of what went wrong in a run or a step."""
+
+from __future__ import annotations
+
+from .i18n import _
+from .limits import Limits, human_size
+
+_SIGNALS = {
+    "SIGSEGV": "segmentation fault", "SIGABRT": "aborted", "SIGBUS": "bus error",
+    "SIGFPE": "floating-point exception", "SIGILL": "illegal instruction",
+    "SIGKILL": "killed", "SIGTERM": "terminated",
+}
+
+
+def _where(problem: dict) -> str:
+    loc = problem.get("location")
+    label = problem.get("label") or ""
+    if loc:
+        place = _("{function} ({file}, line {line})").format(**loc)
+        return _(" in {place}").format(place=place) + (
+            _(" while running {label}").format(label=label) if label else "")
+    if label:
+        return _(" while running {label}").format(label=label)
+    return ""
+
+
+def describe_problem(problem: dict, limits: Limits) -> str:
+    kind = problem.get("kind")
+    where = _where(problem)
+    if kind == "timeout":
+        return _("time limit ({seconds:g} s) exceeded{where}").format(
+            seconds=limits.time, where=where)
+    if kind == "cpu_time":
+        return _("CPU time limit ({seconds:g} s) exceeded{where}").format(
+            seconds=limits.time, where=where)
+    if kind == "output_limit":
+        return _("output limit ({size}) exceeded: the code printed too much{where}").format(
+            size=human_size(limits.output), where=where)
+    if kind == "process_limit":
+        return _("process limit ({count}) exceeded: the code started too many "
+                 "processes{where}").format(count=limits.procs, where=where)
+    if kind == "result_limit":
+        return _("the observations were too large{where}").format(where=where)
+    if kind == "file_size":
+        return _("file size limit ({size}) exceeded{where}").format(
+            size=human_size(limits.file_size), where=where)
+    if kind == "crash":
+        name = problem.get("signal_name", "")
+        text = _(_SIGNALS.get(name, name)) if name in _SIGNALS else name
+        return _("the process crashed ({reason}){where}").format(reason=text, where=where)
+    if kind == "killed":
+        return _("the process was killed (memory limit {size} or a kill signal){where}").format(
+            size=human_size(limits.memory), where=where)
+    if kind == "exit":
+        return _("the process exited (exit code {code}) before the checks finished, "
+                 "e.g. through os._exit() or sys.exit(){where}").format(
+                     code=problem.get("exit_code"), where=where)
+    if kind == "protocol":
+        return _("the process sent back damaged observations{where}").format(where=where)
+    if kind == "sandbox":
+        return _("the grader's sandbox failed while running this exercise; "
+                 "please tell your instructor")
+    if kind == "missing_file":
+        return _("file {file} is missing from the submission").format(file=problem["file"])
+    if kind == "skipped_after":
+        return _("not run: {reason}").format(reason=problem["reason"])
+    return _("the run failed ({kind})").format(kind=kind)
+
+
+def describe_error(error: dict, label: str, limits: Limits) -> str:
+    """A learner exception recorded in a step."""
+    kind = error.get("kind")
+    frames = error.get("frames") or []
+    place = ""
+    if frames:
+        last = frames[-1]
+        place = _(" at {file}, line {line}").format(file=last["file"], line=last["line"])
+    if kind == "not_implemented":
+        return _("not implemented yet ({label} raised NotImplementedError)").format(label=label)
+    if kind == "memory":
+        return _("memory limit ({size}) exceeded in {label}{place}").format(
+            size=human_size(limits.memory), label=label, place=place)
+    if kind == "syntax":
+        return _("{file}: SyntaxError at line {line}: {message}").format(
+            file=error.get("file", "?"), line=error.get("line", "?"),
+            message=error.get("message", ""))
+    if kind == "exit":
+        return _("{label} called sys.exit({code}){place}").format(
+            label=label, code=error.get("message", ""), place=place)
+    return _("{label} raised {type}: {message}{place}").format(
+        label=label, type=error.get("type", "Exception"), message=error.get("message", ""),
+        place=place)

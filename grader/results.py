@@ -1,0 +1,140 @@
+"""Scores check outcomes and shapes results.json (a Gradescope superset)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .checking import CheckOutcome
+from .checks import checks_of
+from .exercises import EXERCISES
+from .feedback import Context
+from .i18n import _, language
+from .limits import human_size
+from .observations import Observation
+from .problems import describe_error, describe_problem
+
+MAX_OUTPUT = 20_000
+
+
+def _exercise_problem(per_device: dict[str, Observation]) -> dict | None:
+    """What broke the whole exercise, if anything: import error, crash, hang..."""
+    for obs in per_device.values():
+        for pre in ("import", "construct", "lookup"):
+            if pre in obs.errors:
+                err = obs.errors[pre]
+                label = next((lab for n, lab in obs.steps if n == pre), pre)
+                if pre == "import":
+                    label = f"import {label}"
+                return {"kind": err.get("kind", "exception"), "device": obs.device,
+                        "message": describe_error(err, label, Context.limits),
+                        "error": err}
+        if obs.problem is not None:
+            return {"kind": obs.problem.get("kind"), "device": obs.device,
+                    "message": describe_problem(obs.problem, Context.limits), "error": None}
+    errors = [e for obs in per_device.values() for e in obs.errors.values()]
+    if errors and all(e.get("kind") == "not_implemented" for e in errors):
+        return {"kind": "not_implemented", "device": "cpu", "error": None,
+                "message": _("not implemented yet (NotImplementedError)")}
+    return None
+
+
+def _learner_errors(per_device: dict[str, Observation]) -> list[dict]:
+    seen = set()
+    errors = []
+    for obs in per_device.values():
+        for step, err in obs.errors.items():
+            key = (err.get("type"), err.get("message"))
+            if key in seen:
+                continue
+            seen.add(key)
+            label = next((lab for n, lab in obs.steps if n == step), step)
+            errors.append({"step": label, "device": obs.device, **err})
+    return errors[:10]
+
+
+def _status(score: float, max_score: float, problem: dict | None, outcomes) -> str:
+    if score >= max_score:
+        return "passed"
+    if problem and problem["kind"] == "not_implemented":
+        return "not_implemented"
+    if problem:
+        return "error"
+    return "partial" if score > 0 else "failed"
+
+
+def build_results(*, name: str, observations: dict[str, dict[str, Observation]],
+                  outcomes: dict[str, CheckOutcome], files: dict[str, bytes], options,
+                  isolation, execution_time: float, metadata: dict) -> dict:
+    tests = []
+    exercises = []
+    for ex in EXERCISES:
+        per_device = observations.get(ex.id, {})
+        problem = _exercise_problem(per_device)
+        ex_score = ex_max = 0.0
+        ex_checks = []
+        for info in checks_of(ex.id):
+            outcome = outcomes.get(info.id)
+            passed = outcome is not None and outcome.passed
+            devices = {d: {"status": r.status, "message": r.message}
+                       for d, r in (outcome.devices.items() if outcome else [])}
+            if outcome is None:
+                devices = {"cpu": {"status": "failed", "message": _("the check did not run")}}
+            messages = []
+            for dev, r in devices.items():
+                if r["status"] != "passed" and r["message"]:
+                    prefix = f"[{dev}] " if len(devices) > 1 else ""
+                    messages.append(prefix + r["message"])
+            score = info.points if passed else 0.0
+            ex_score += score
+            ex_max += info.points
+            test = {
+                "name": f"{ex.id}: {_(info.title)}",
+                "score": score, "max_score": info.points,
+                "status": "passed" if passed else "failed",
+                "output": "\n".join(dict.fromkeys(messages)),
+                "tags": [ex.id], "visibility": "visible",
+                "exercise": ex.id, "check": info.id, "title": _(info.title),
+                "hint": _(info.hint), "devices": devices,
+            }
+            tests.append(test)
+            ex_checks.append(info.id)
+        output = "".join(o.output for o in per_device.values())[:MAX_OUTPUT]
+        exercises.append({
+            "id": ex.id, "title": _(ex.title), "file": ex.file,
+            "score": ex_score, "max_score": ex_max,
+            "status": _status(ex_score, ex_max, problem, ex_checks),
+            "problem": problem, "errors": _learner_errors(per_device),
+            "output": output,
+            "output_truncated": any(o.output_truncated for o in per_device.values()),
+            "devices": sorted(per_device),
+            "wall_time": round(sum(o.wall for o in per_device.values()), 3),
+        })
+    score = sum(e["score"] for e in exercises)
+    max_score = sum(e["max_score"] for e in exercises)
+    limits = options.limits
+    summary = _("{score:g} / {max:g} points").format(score=score, max=max_score)
+    if not isolation.filesystem:
+        summary += "\n" + _("File-system isolation was OFF for this run: {reason}").format(
+            reason=isolation.reason)
+    return {
+        "score": score, "max_score": max_score,
+        "execution_time": round(execution_time, 3),
+        "output": summary, "output_format": "text",
+        "visibility": "visible", "stdout_visibility": "visible",
+        "tests": tests,
+        "exercises": exercises,
+        "metadata": {
+            **metadata,
+            "submission": name,
+            "language": language(),
+            "graded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "devices": list(options.devices),
+            "devices_unavailable": [] if "cuda" in options.devices else ["cuda"],
+            "limits": {"time_s": limits.time, "memory": human_size(limits.memory),
+                       "output": human_size(limits.output), "processes": limits.procs,
+                       "file_size": human_size(limits.file_size)},
+            "isolation": {"filesystem": isolation.filesystem, "method": isolation.method,
+                          "reason": isolation.reason},
+            "files": sorted(files),
+        },
+    }

