@@ -7,6 +7,7 @@ parent, so an interrupted run resumes cleanly.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -40,12 +41,15 @@ def cache_key(files: dict[str, bytes], options: Options) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=None)
 def _checks_fingerprint() -> str:
-    """Any change to the grader's own code invalidates cached results."""
+    """Any change to the grader's own files (code, templates, catalogs)
+    invalidates cached results."""
     h = hashlib.sha256()
     root = Path(__file__).resolve().parent
-    for path in sorted(root.rglob("*.py")):
-        h.update(path.relative_to(root).as_posix().encode() + path.read_bytes())
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(path.relative_to(root).as_posix().encode() + path.read_bytes())
     return h.hexdigest()
 
 

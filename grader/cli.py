@@ -43,8 +43,8 @@ def _size(ctx, param, value):
     try:
         return parse_size(value)
     except ValueError:
-        raise GradeUsageError(f"{param.opts[0]}: expected a size such as 512M or 2G, "
-                              f"got {value!r}") from None
+        raise GradeUsageError(_("{option}: expected a size such as 512M or 2G, got {value}").format(
+            option=param.opts[0], value=repr(value))) from None
 
 
 def _resolve_devices(device: str) -> list[str]:
@@ -52,7 +52,7 @@ def _resolve_devices(device: str) -> list[str]:
 
     has_cuda = torch.cuda.is_available()
     if device == "cuda" and not has_cuda:
-        raise GradeUsageError("--device cuda: no CUDA device is available on this machine")
+        raise GradeUsageError(_("--device cuda: no CUDA device is available on this machine"))
     if device == "cpu" or (device == "auto" and not has_cuda):
         return ["cpu"]
     return ["cpu", "cuda"]
@@ -64,16 +64,19 @@ def _jobs(paths: tuple[str, ...], out: Path) -> list[Job]:
     for raw in paths:
         path = Path(raw)
         if not path.exists():
-            raise GradeUsageError(f"{raw}: no such folder")
+            raise GradeUsageError(_("{path}: no such folder").format(path=raw))
         if not path.is_dir():
-            raise GradeUsageError(f"{raw}: not a folder (a submission is a folder of .py files)")
+            raise GradeUsageError(_("{path}: not a folder (a submission is a folder of .py "
+                                    "files)").format(path=raw))
         folder = path.resolve()
         name = folder.name
         if name in seen and seen[name] != folder:
-            raise GradeUsageError(f"two submissions are both named {name!r} ({seen[name]} and "
-                                  f"{folder}); rename one")
+            raise GradeUsageError(_("two submissions are both named {name} ({first} and "
+                                    "{second}); rename one").format(
+                                        name=repr(name), first=seen[name], second=folder))
         if folder == out.resolve() or out.resolve() in folder.parents:
-            raise GradeUsageError(f"{raw}: is inside the output folder {out}")
+            raise GradeUsageError(_("{path}: is inside the output folder {out}").format(
+                path=raw, out=out))
         if name not in seen:
             seen[name] = folder
             jobs.append(Job(name, folder))
@@ -189,5 +192,5 @@ def run() -> None:  # pragma: no cover - console-script shim
     try:
         main(standalone_mode=True)
     except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
-        click.echo(f"grade: internal error: {exc}", err=True)
+        click.echo(_("grade: internal error: {error}").format(error=exc), err=True)
         sys.exit(ExitCode.INTERNAL)

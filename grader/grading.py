@@ -89,24 +89,33 @@ def _run(zygote: Zygote, ex: Exercise, device: str, probe: str | None = None,
     return parse_run(ex.id, device, reply, raw)
 
 
-def _verify_file(zygote: Zygote, ex: Exercise, obs: Observation, key: str, into: str) -> None:
-    """Let a learner-free child read a file that learner code wrote."""
-    data = obs.tensors.get(f"{key}.bytes")
-    if data is None:
+def _verify_files(zygote: Zygote, ex: Exercise, obs: Observation, keys: dict[str, str]) -> None:
+    """Let a learner-free child read the files that learner code wrote.
+
+    ``keys`` maps the observation key of a file's bytes to where the loaded
+    structure goes (``into``), e.g. ``file/list`` -> ``verify/list``."""
+    files = {into: obs.tensors[f"{key}.bytes"] for key, into in keys.items()
+             if f"{key}.bytes" in obs.tensors}
+    if not files:
         return
-    ver = _run(zygote, ex, "cpu", probe="verify_torch_file", module=None,
-               tensors={"file": data})
-    if "load" in ver.errors:
-        obs.errors[into] = ver.errors["load"]
-    elif ver.problem is not None:
-        obs.errors[into] = {"type": "Error", "message": ver.problem.get("kind", "?"),
-                            "kind": "exception", "frames": []}
-    else:
-        obs.values[into] = ver.values.get("loaded")
-        for name, t in ver.tensors.items():
-            if name.startswith("loaded/"):
-                obs.tensors[f"{into}/{name[len('loaded/'):]}"] = t
-    obs.steps.append((into, f"torch.load(path, weights_only=True) on the file written by {ex.id}"))
+    request = {"probe": "verify_torch_file", "module": None, "device": "cpu", "seed": 0,
+               "params": {"files": list(files)}, "exercise": ex.id}
+    reply, raw = zygote.run(request, encode_inputs(files))
+    ver = parse_run(ex.id, "cpu", reply, raw)
+    for into in files:
+        obs.steps.append((into, f"torch.load(path, weights_only=True) on the file written by "
+                                f"{ex.id}"))
+        if into in ver.errors:
+            obs.errors[into] = ver.errors[into]
+        elif into not in ver.values:
+            kind = ver.problem.get("kind", "?") if ver.problem else "?"
+            obs.errors[into] = {"type": "Error", "message": kind, "kind": "exception",
+                                "frames": []}
+        else:
+            obs.values[into] = ver.values[into]
+            for name, t in ver.tensors.items():
+                if name.startswith(into + "/"):
+                    obs.tensors[name] = t
 
 
 def collect(zygote: Zygote, files: dict[str, bytes], devices: list[str]) -> \
@@ -128,10 +137,10 @@ def collect(zygote: Zygote, files: dict[str, bytes], devices: list[str]) -> \
             if _failed_at_import(obs):
                 broken[ex.file] = obs
             if ex.id == "tensor_io":
-                for kind in ("tensor", "list", "dict"):
-                    _verify_file(zygote, ex, obs, f"file/{kind}", f"verify/{kind}")
+                _verify_files(zygote, ex, obs, {f"file/{k}": f"verify/{k}"
+                                                for k in ("tensor", "list", "dict")})
             elif ex.id == "model_io":
-                _verify_file(zygote, ex, obs, "file", "verify")
+                _verify_files(zygote, ex, obs, {"file": "verify"})
             per_device[device] = obs
         observations[ex.id] = per_device
     return observations

@@ -2,11 +2,16 @@
 
 ``_`` translates now, in the current language; ``N_`` only marks a string for
 extraction, to be translated when it is shown (titles and hints defined at
-import time).
+import time).  ``translations(lang)`` gives the catalog of any language without
+changing the current one (the report renders in the language of its results).
+
+The catalogs live in ``grader/locale/<lang>/LC_MESSAGES/messages.{po,mo}``;
+README.md, section "Translations", has the one-line update procedure.
 """
 
 from __future__ import annotations
 
+import functools
 import gettext
 from pathlib import Path
 
@@ -18,15 +23,20 @@ _current: gettext.NullTranslations = gettext.NullTranslations()
 _language = "en"
 
 
-def set_language(lang: str) -> None:
-    global _current, _language
+@functools.cache
+def translations(lang: str) -> gettext.NullTranslations:
+    """The catalog of ``lang`` (English, the source language, needs none)."""
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGUAGES)}")
-    _language = lang
     if lang == "en":
-        _current = gettext.NullTranslations()
-    else:
-        _current = gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[lang])
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[lang])
+
+
+def set_language(lang: str) -> None:
+    global _current, _language
+    _current = translations(lang)
+    _language = lang
 
 
 def language() -> str:

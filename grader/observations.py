@@ -16,8 +16,7 @@ from safetensors.torch import load as load_safetensors
 
 from .child import framing
 
-_TRACE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)')
-
+EXIT_MEMORY = 71  # grader/child/runner.py: memory ran out outside a learner step
 
 @dataclass
 class Observation:
@@ -44,12 +43,14 @@ class Observation:
 def parse_run(exercise: str, device: str, reply: dict, raw: bytes, workdir_hint: str = "") -> \
         Observation:
     obs = Observation(exercise, device)
-    if "sandbox_error" in reply:
-        obs.problem = {"kind": "sandbox", "detail": str(reply["sandbox_error"])[:500]}
+    if "sandbox_error" in reply or "sandbox_died" in reply:
+        died = "sandbox_died" in reply
+        obs.problem = {"kind": "sandbox_died" if died else "sandbox",
+                       "detail": str(reply.get("sandbox_died" if died else "sandbox_error"))[:500]}
         return obs
     obs.output = str(reply.get("output", ""))
     obs.output_truncated = bool(reply.get("output_truncated"))
-    obs.wall = float(reply.get("wall") or 0.0)
+    obs.wall = _number(reply.get("wall"))
     try:
         frames = framing.split_frames(raw)
     except framing.FrameError as exc:
@@ -73,24 +74,49 @@ def parse_run(exercise: str, device: str, reply: dict, raw: bytes, workdir_hint:
     last = obs.steps[-1] if obs.steps else ("", "")
     stopped = reply.get("stopped")
     sig = reply.get("signal")
-    where = {"step": last[0], "label": last[1], "location": _watchdog_location(
-        str(reply.get("watchdog", "")))}
+    sig = sig if isinstance(sig, int) else None
+    location = _clean_location(reply.get("location"))
+    if location is None:
+        location = watchdog_location(str(reply.get("watchdog", "")))
+    where = {"step": last[0], "label": last[1], "location": location}
+    cpu = _number(reply.get("cpu"), default=-1.0)
+    cpu_limit = reply.get("cpu_limit")
     if stopped == "timeout":
         obs.problem = {"kind": "timeout", **where}
     elif stopped in ("output_limit", "process_limit", "result_limit"):
         obs.problem = {"kind": stopped, **where}
     elif result is None and sig is not None:
-        kind = "memory" if sig in (signal.SIGKILL,) and not stopped else "crash"
-        obs.problem = {"kind": "crash" if kind == "crash" else "killed", "signal": int(sig),
-                       "signal_name": _signal_name(int(sig)), **where}
-        if sig == signal.SIGXCPU:
-            obs.problem["kind"] = "cpu_time"
-        if sig == signal.SIGXFSZ:
-            obs.problem["kind"] = "file_size"
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and isinstance(cpu_limit, (int, float))
+                                     and cpu >= cpu_limit - 0.05):
+            kind = "cpu_time"
+        elif sig == signal.SIGXFSZ:
+            kind = "file_size"
+        elif sig == signal.SIGKILL:
+            kind = "killed"     # nothing here sends SIGKILL but the kernel (memory) or a user
+        else:
+            kind = "crash"
+        obs.problem = {"kind": kind, "signal": int(sig), "signal_name": _signal_name(int(sig)),
+                       **where}
+    elif result is None and reply.get("exit_code") == EXIT_MEMORY:
+        obs.problem = {"kind": "memory", **where}
     elif result is None:
         obs.problem = {"kind": "exit" if not damaged else "protocol",
                        "exit_code": reply.get("exit_code"), "detail": damaged, **where}
+    elif isinstance(reply.get("leftover"), int) and reply["leftover"] > 0:
+        obs.problem = {"kind": "leftover_processes", "count": int(reply["leftover"]), **where}
     return obs
+
+
+def _number(value, default: float = 0.0) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else default
+
+
+def _clean_location(loc) -> dict | None:
+    if not isinstance(loc, dict) or not isinstance(loc.get("line"), int):
+        return None
+    return {"file": str(loc.get("file", ""))[:200], "line": loc["line"],
+            "function": str(loc.get("function", ""))[:200]}
 
 
 def _load_result(obs: Observation, header: dict, payload: bytes) -> None:
@@ -128,17 +154,74 @@ def _clean_error(err) -> dict:
     return clean
 
 
-def _watchdog_location(text: str) -> dict | None:
-    """The innermost learner frame of the main thread in a faulthandler dump."""
-    blocks = text.split("\n\n")
-    main = next((b for b in blocks if "most recent call first" in b), text)
+# -- where learner code was: faulthandler's dumps, read against the sources --------
+_TRACE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)')
+_DEF = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?(?P<kind>def|class)[ \t]+(?P<name>\w+)")
+
+
+def watchdog_location(text: str) -> dict | None:
+    """The innermost learner frame of the main thread in a faulthandler dump.
+
+    The main thread is the one that went through the grader's runner (frames
+    in ``gchild``); a thread the learner started may be listed first."""
+    if not text:
+        return None
+    blocks = [b for b in text.split("\n\n") if "most recent call first" in b] or [text]
+    main = next((b for b in blocks if "/gchild/" in b), None) or \
+        next((b for b in blocks if b.lstrip().startswith("Current thread")), blocks[0])
     for line in main.splitlines():
         m = _TRACE_LINE.search(line)
         if m and "/gchild/" not in m["file"] and "/site-packages/" not in m["file"] \
                 and "/lib/python" not in m["file"]:
-            name = m["file"].rsplit("/", 1)[-1]
-            return {"file": name, "line": int(m["line"]), "function": m["func"]}
+            return {"file": _relative(m["file"]), "line": int(m["line"]),
+                    "function": m["func"][:200]}
     return None
+
+
+def _relative(path: str) -> str:
+    """/work/run12/helpers/x.py -> helpers/x.py (the run folder is the root)."""
+    parts = path.split("/")
+    for i, part in enumerate(parts):
+        if part.startswith("run") and part[3:].isdigit():
+            return "/".join(parts[i + 1:])[:200]
+    return parts[-1][:200]
+
+
+def qualified_name(source: bytes, line: int, function: str) -> str:
+    """``forward`` at line 50 -> ``FixedHiddenMLP.forward``, from the enclosing
+    ``class``/``def`` lines (by indentation); ``function`` itself if unsure."""
+    if function == "<module>":
+        return function
+    try:
+        lines = source.decode("utf-8", "replace").splitlines()
+    except Exception:  # noqa: BLE001
+        return function
+    if not 1 <= line <= len(lines):
+        return function
+    names: list[str] = []
+    text = lines[line - 1]
+    level = len(text) - len(text.lstrip()) if text.strip() else 1 << 30
+    for row in range(line - 1, max(line - 5000, 0) - 1, -1):
+        text = lines[row]
+        stripped = text.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(text) - len(text.lstrip())
+        m = _DEF.match(text)
+        if m and (indent < level or (row == line - 1 and m["kind"] == "def")):
+            names.insert(0, m["name"])
+            level = indent
+        elif indent < level:
+            level = indent
+        if level == 0:
+            break
+    if not names:
+        return function
+    if function.startswith("<"):        # <listcomp>, <lambda>, <genexpr> ...
+        return ".".join(names + [function])
+    if names[-1] != function:
+        return function
+    return ".".join(names)
 
 
 def _signal_name(sig: int) -> str:

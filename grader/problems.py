@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from .i18n import _
+from .i18n import N_, _, ngettext
 from .limits import Limits, human_size
 
 _SIGNALS = {
-    "SIGSEGV": "segmentation fault", "SIGABRT": "aborted", "SIGBUS": "bus error",
-    "SIGFPE": "floating-point exception", "SIGILL": "illegal instruction",
-    "SIGKILL": "killed", "SIGTERM": "terminated",
+    "SIGSEGV": N_("segmentation fault"), "SIGABRT": N_("aborted"), "SIGBUS": N_("bus error"),
+    "SIGFPE": N_("floating-point exception"), "SIGILL": N_("illegal instruction"),
+    "SIGKILL": N_("killed"), "SIGTERM": N_("terminated"),
 }
 
 
 def _where(problem: dict) -> str:
+    """Where a run was when it failed, in the learner's terms: their function
+    (qualified), file and line, and the grader's step that called it."""
     loc = problem.get("location")
     label = problem.get("label") or ""
+    if problem.get("step") == "import" and label:
+        label = _("import {module}").format(module=label)
+    if loc and loc.get("function") == "<module>":
+        place = _(" while importing {file} (line {line})").format(**loc)
+        return place + (_(" while running {label}").format(label=label)
+                        if label and not label.startswith(("import", _("import"))) else "")
     if loc:
         place = _("{function} ({file}, line {line})").format(**loc)
         return _(" in {place}").format(place=place) + (
@@ -33,12 +41,23 @@ def describe_problem(problem: dict, limits: Limits) -> str:
     if kind == "cpu_time":
         return _("CPU time limit ({seconds:g} s) exceeded{where}").format(
             seconds=limits.time, where=where)
+    if kind == "memory":
+        return _("memory limit ({size}) exceeded{where}").format(
+            size=human_size(limits.memory), where=where)
     if kind == "output_limit":
         return _("output limit ({size}) exceeded: the code printed too much{where}").format(
             size=human_size(limits.output), where=where)
     if kind == "process_limit":
         return _("process limit ({count}) exceeded: the code started too many "
                  "processes{where}").format(count=limits.procs, where=where)
+    if kind == "leftover_processes":
+        count = int(problem.get("count", 0))
+        return ngettext(
+            "the code left {count} process running after it finished (started with os.fork, "
+            "subprocess or multiprocessing and never waited for); it was stopped",
+            "the code left {count} processes running after it finished (started with os.fork, "
+            "subprocess or multiprocessing and never waited for); they were stopped",
+            count).format(count=count)
     if kind == "result_limit":
         return _("the observations were too large{where}").format(where=where)
     if kind == "file_size":
@@ -52,11 +71,17 @@ def describe_problem(problem: dict, limits: Limits) -> str:
         return _("the process was killed (memory limit {size} or a kill signal){where}").format(
             size=human_size(limits.memory), where=where)
     if kind == "exit":
+        if problem.get("exit_code") == 70:
+            return _("the grader's probe stopped with an error after a call into the code "
+                     "(see the output){where}").format(where=where)
         return _("the process exited (exit code {code}) before the checks finished, "
                  "e.g. through os._exit() or sys.exit(){where}").format(
                      code=problem.get("exit_code"), where=where)
     if kind == "protocol":
         return _("the process sent back damaged observations{where}").format(where=where)
+    if kind == "sandbox_died":
+        return _("the sandbox running this exercise was stopped while it ran (the code may "
+                 "have killed it); nothing could be observed")
     if kind == "sandbox":
         return _("the grader's sandbox failed while running this exercise; "
                  "please tell your instructor")

@@ -30,7 +30,8 @@ def _exercise_problem(per_device: dict[str, Observation]) -> dict | None:
                         "error": err}
         if obs.problem is not None:
             return {"kind": obs.problem.get("kind"), "device": obs.device,
-                    "message": describe_problem(obs.problem, Context.limits), "error": None}
+                    "message": describe_problem(obs.problem, Context.limits), "error": None,
+                    "detail": obs.problem.get("detail", "")}
     errors = [e for obs in per_device.values() for e in obs.errors.values()]
     if errors and all(e.get("kind") == "not_implemented" for e in errors):
         return {"kind": "not_implemented", "device": "cpu", "error": None,

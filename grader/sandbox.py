@@ -14,6 +14,7 @@ import functools
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -26,6 +27,7 @@ import torch
 
 from .child import framing
 from .limits import Limits
+from .observations import qualified_name, watchdog_location
 
 CHILD_PACKAGE = Path(__file__).resolve().parent / "child"
 INNER_ROOT = "/opt/grader"          # where grader/child is mounted, as package "gchild"
@@ -84,8 +86,11 @@ def _masks(roots: list[str]) -> list[str]:
 def bwrap_command(bwrap: str, limits: Limits) -> list[str]:
     roots = _python_roots()
     cmd = [bwrap, "--unshare-all", "--uid", "1000", "--gid", "1000", "--hostname", "sandbox",
-           "--die-with-parent", "--new-session", "--as-pid-1",
-           "--ro-bind", "/usr", "/usr"]
+           "--die-with-parent", "--new-session", "--as-pid-1"]
+    if _supports_disable_userns(bwrap):
+        # no nested user namespace: learner code cannot regain capabilities in one
+        cmd += ["--unshare-user", "--disable-userns"]
+    cmd += ["--ro-bind", "/usr", "/usr"]
     for link in ("lib", "lib64", "bin", "sbin"):
         target = f"/{link}"
         if os.path.islink(target):
@@ -138,6 +143,17 @@ def _child_env(home: str) -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=None)
+def _supports_disable_userns(bwrap: str) -> bool:
+    probe = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--uid", "1000",
+             "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+             "true"]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@functools.lru_cache(maxsize=None)
 def detect_isolation(disabled: bool = False) -> Isolation:
     if disabled:
         return Isolation(False, "rlimits", "disabled with --no-isolation")
@@ -156,6 +172,7 @@ def detect_isolation(disabled: bool = False) -> Isolation:
         reason = done.stderr.decode(errors="replace").strip().splitlines()
         return Isolation(False, "rlimits",
                          "user namespaces are not available: " + (reason[-1] if reason else "?"))
+    _supports_disable_userns(bwrap)  # cached before batch workers fork
     return Isolation(True, "bubblewrap")
 
 
@@ -167,8 +184,10 @@ class Zygote:
         self.isolation = isolation
         self.proc: subprocess.Popen | None = None
         self.scratch: str | None = None
+        self._child_copy: str | None = None
         self.info: dict = {}
         self.stderr = None
+        self._files: dict[str, bytes] = {}
 
     # -- life cycle -------------------------------------------------------------
     def start(self) -> None:
@@ -207,11 +226,24 @@ class Zygote:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait()
+            for pipe in (self.proc.stdin, self.proc.stdout):
+                try:
+                    pipe.close()
+                except (OSError, ValueError):
+                    pass
             self.proc = None
-        for path in (self.scratch, getattr(self, "_child_copy", None)):
+        if not self.isolation.filesystem:
+            # Without a PID namespace, processes of the submission outlive a
+            # zygote that was killed (by them, or with the grader): find them by
+            # the paths that only this zygote's processes carry.
+            kill_strays([p for p in (self.scratch, self._child_copy) if p])
+        for path in (self.scratch, self._child_copy):
             if path:
                 shutil.rmtree(path, ignore_errors=True)
-        self.scratch = None
+        self.scratch = self._child_copy = None
+        if self.stderr is not None:
+            self.stderr.close()
+            self.stderr = None
 
     def restart(self) -> None:
         self.close()
@@ -236,19 +268,33 @@ class Zygote:
     def run(self, request: dict, inputs: bytes) -> tuple[dict, bytes]:
         """Run one probe; returns the zygote's reply and the child's raw frames.
 
-        If the zygote itself dies or stops answering, it is restarted and the
-        run is reported as a sandbox failure."""
+        The reply has the run's outcome, its captured ``output`` and
+        ``watchdog`` text and, where the watchdog or a crash dump names a line
+        of the submission, its ``location`` (file, line, qualified function
+        name).  If the zygote itself dies or stops answering, it is restarted
+        and the run is reported as a sandbox failure."""
         request = dict(request, op="run", limits=self.limits.for_child())
         deadline = time.monotonic() + self.limits.time + 30
         try:
             self._send(request, inputs)
-            return self._read(deadline)
+            header, payload = self._read(deadline)
+            reply, raw = _split_reply(header, payload)
         except (SandboxError, OSError, EOFError, framing.FrameError) as exc:
-            files = getattr(self, "_files", {})
+            died = self.proc is not None and self.proc.poll() is not None
+            files = self._files
             self.restart()
             if files:
                 self.load_submission(files)
-            return {"sandbox_error": str(exc)}, b""
+            key = "sandbox_died" if died else "sandbox_error"
+            return {key: str(exc)}, b""
+        location = watchdog_location(reply.get("watchdog", ""))
+        if location is not None:
+            source = self._files.get(location["file"])
+            if source is not None:
+                location["function"] = qualified_name(source, location["line"],
+                                                      location["function"])
+            reply["location"] = location
+        return reply, raw
 
     # -- framing over pipes, with a deadline ------------------------------------
     def _send(self, header: dict, payload: bytes) -> None:
@@ -261,7 +307,7 @@ class Zygote:
         fd = self.proc.stdout.fileno()
         head = self._read_exact(fd, framing._HEAD.size, deadline)
         hlen, plen = framing._HEAD.unpack(head)
-        cap = self.limits.result + 16 * 1024 * 1024
+        cap = self.limits.result + self.limits.output + 16 * 1024 * 1024
         if hlen > framing.MAX_HEADER or plen > cap:
             raise framing.FrameError("oversized reply from the sandbox")
         frames = framing.split_frames(head + self._read_exact(fd, hlen + plen, deadline))
@@ -290,3 +336,45 @@ class Zygote:
             self.stderr.seek(0)
             err = self.stderr.read()[-2000:]
         return f"the sandbox process ended (exit {code}): {err.decode(errors='replace').strip()}"
+
+
+def _split_reply(header: dict, payload: bytes) -> tuple[dict, bytes]:
+    """The zygote sends result, output and watchdog bytes as one payload."""
+    sizes = header.get("sizes")
+    if not (isinstance(sizes, list) and len(sizes) == 3
+            and all(isinstance(n, int) and n >= 0 for n in sizes) and sum(sizes) == len(payload)):
+        raise framing.FrameError(f"malformed reply from the sandbox: {str(header)[:200]}")
+    n_res, n_out, _n_dog = sizes
+    reply = {k: v for k, v in header.items() if k != "sizes"}
+    reply["output"] = payload[n_res:n_res + n_out].decode("utf-8", "replace")
+    reply["watchdog"] = payload[n_res + n_out:].decode("utf-8", "replace")
+    return reply, payload[:n_res]
+
+
+def kill_strays(markers: list[str]) -> int:
+    """SIGKILL every process whose command line or environment mentions one of
+    ``markers``; returns how many.  Used without a PID namespace only."""
+    needles = [m.encode() for m in markers if m]
+    if not needles:
+        return 0
+    me, killed = os.getpid(), 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        hit = False
+        for name in ("cmdline", "environ"):
+            try:
+                with open(f"/proc/{entry}/{name}", "rb") as fh:
+                    data = fh.read(1 << 20)
+            except OSError:
+                continue
+            if any(n in data for n in needles):
+                hit = True
+                break
+        if hit:
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+    return killed

@@ -250,7 +250,7 @@ def test_fixed_constant(o):
     if o.values.get("train.rand_weight_grad"):
         fail(_("rand_weight received a gradient during backward()"))
     before = tensor(o, "rand_weight", what="rand_weight")
-    after = tensor(o, "train.rand_weight_after", what="rand_weight after the step")
+    after = tensor(o, "train.rand_weight_after", what=_("rand_weight after the step"))
     expect_close(after, before, _("rand_weight after one SGD step"), rtol=0, atol=0)
 
 

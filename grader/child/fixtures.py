@@ -64,7 +64,13 @@ def chain_square() -> list[nn.Module]:
     return [nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 8), nn.Sigmoid()]
 
 
-CHAINS = {"shapes": chain_shapes, "square": chain_square}
+def chain_repeated() -> list[nn.Module]:
+    """The same module twice: it must run twice, as in nn.Sequential."""
+    shared = nn.Linear(8, 8)
+    return [shared, nn.Tanh(), shared]
+
+
+CHAINS = {"shapes": chain_shapes, "square": chain_square, "repeated": chain_repeated}
 
 
 # -- model_io -------------------------------------------------------------------

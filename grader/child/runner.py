@@ -1,24 +1,160 @@
-"""The forked child: set limits, import the learner's module, run one probe."""
+"""The forked child: set limits, import the learner's module, run one probe.
+
+Learner code runs in this very process, so it can patch anything here: torch,
+json, pytest, builtins.  Verdicts are never taken here (the grader compares in
+its own process), but the probe's own bookkeeping must not be fooled either:
+
+* after every call into learner code (every ``rec.step``) the functions the
+  probes and the recorder rely on (comparisons, serialisation, ``isinstance``,
+  ``os.write``...) are put back as they were before any learner code ran;
+* tensors are recorded through torch's C functions, bound before learner code
+  runs, with ``__torch_function__`` of tensor subclasses switched off;
+* the child ends through an ``os._exit`` bound before learner code runs.
+"""
 
 from __future__ import annotations
 
+import builtins
 import faulthandler
 import importlib
 import io
+import json
+import json.decoder
+import json.encoder
 import os
 import resource
 import signal
 import sys
+import traceback
 
 import torch
+import torch.nn.functional
+import torch.nn.init
+from safetensors import torch as _st_torch
 from safetensors.torch import load as _st_load
+from torch import nn
 
-from . import probes
+from . import probes, recorder
 from .recorder import Recorder
 
 RESULT_FD = 3
 OUTPUT_FD = 1
 WATCHDOG_FD = 4
+
+EXIT_INTERNAL = 70   # the probe or the recorder failed (not a learner step)
+EXIT_MEMORY = 71     # ... because memory ran out outside a learner step
+
+_exit = os._exit
+_isinstance = builtins.isinstance
+_TB = torch._C.TensorBase
+_Tensor = torch.Tensor
+_detach, _to, _clone, _contiguous = _TB.detach, _TB.to, _TB.clone, _TB.contiguous
+_dtype_of = _TB.__dict__["dtype"].__get__
+_device_of = _TB.__dict__["device"].__get__
+_layout_of = _TB.__dict__["layout"].__get__
+_quantized = _TB.__dict__["is_quantized"].__get__
+_no_subclass_tf = torch._C.DisableTorchFunctionSubclass
+_STRIDED = torch.strided
+
+
+# -- what learner code may not change for the probes ------------------------------------
+_TORCH_NAMES = (
+    "equal", "allclose", "isclose", "eq", "ne", "lt", "le", "gt", "ge", "all", "any",
+    "isfinite", "isnan", "isinf", "is_tensor", "is_floating_point", "numel", "abs", "sum",
+    "mean", "std", "var", "max", "min", "where", "count_nonzero", "unique", "sort", "cat",
+    "stack", "tensor", "as_tensor", "save", "load", "no_grad", "enable_grad",
+    "set_grad_enabled", "is_grad_enabled", "manual_seed", "Tensor", "device", "dtype", "Size",
+    "nn", "optim", "autograd", "zeros", "ones", "empty", "full", "rand", "randn", "arange",
+    "zeros_like", "ones_like", "strided",
+)
+_OS_NAMES = ("write", "writev", "read", "readv", "close", "dup2", "getcwd", "listdir", "path",
+             "stat", "fstat", "open", "fspath", "_exit", "getpid", "kill", "killpg")
+
+
+class _Pristine:
+    """A snapshot of selected attributes, to be put back after learner code ran."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[object, list[str], list[object], frozenset | None]] = []
+
+    def add(self, owner: object, names=None, is_class: bool = False) -> None:
+        d = vars(owner)
+        keys = [n for n in (names if names is not None else list(d)) if n in d]
+        self.entries.append((owner, keys, [d[k] for k in keys],
+                             frozenset(keys) if is_class else None))
+
+    def restore(self) -> None:
+        for owner, keys, values, keyset in self.entries:
+            d = vars(owner)
+            for key, value in zip(keys, values):
+                if d.get(key, _MISSING) is not value:
+                    try:
+                        setattr(owner, key, value)
+                    except (AttributeError, TypeError):
+                        pass
+            if keyset is not None and len(d) != len(keyset):
+                # an attribute added on the class that shadows an inherited one
+                for key in [k for k in d if k not in keyset]:
+                    if any(key in vars(base) for base in owner.__mro__[1:]):
+                        try:
+                            delattr(owner, key)
+                        except (AttributeError, TypeError):
+                            pass
+
+
+_MISSING = object()
+_PRISTINE = _Pristine()
+
+
+def _snapshot() -> None:
+    if _PRISTINE.entries:
+        return
+    _PRISTINE.add(builtins)
+    _PRISTINE.add(torch, _TORCH_NAMES)
+    _PRISTINE.add(os, _OS_NAMES)
+    for mod in (json, json.encoder, json.decoder, _st_torch):
+        _PRISTINE.add(mod)
+    for cls in (torch.Tensor, nn.Module, nn.Parameter, nn.Linear, nn.Sequential,
+                json.JSONEncoder, json.JSONDecoder):
+        _PRISTINE.add(cls, is_class=True)
+
+
+class _GuardedStep:
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def __enter__(self):
+        _PRISTINE.restore()
+        return self.inner.__enter__()
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        _PRISTINE.restore()
+        try:
+            return self.inner.__exit__(exc_type, exc, tb)
+        finally:
+            _PRISTINE.restore()
+
+
+class GuardedRecorder(Recorder):
+    """The recorder, with learner patches undone around every learner step."""
+
+    def step(self, name: str, label: str = ""):
+        return _GuardedStep(super().step(name, label))
+
+    def tensor(self, name: str, value: object) -> None:
+        if not _isinstance(value, _Tensor):
+            return
+        with _no_subclass_tf():
+            t = _detach(value)
+            if _layout_of(t) != _STRIDED or _quantized(t) or _device_of(t).type == "meta":
+                return
+            if _dtype_of(t) not in recorder._SAFE_DTYPES:
+                return
+            self.tensors[str(name)] = _contiguous(_clone(_to(t, "cpu")))
+
+    def finish(self) -> None:
+        _PRISTINE.restore()
+        super().finish()
 
 
 def warm_up() -> None:
@@ -35,6 +171,7 @@ def warm_up() -> None:
     net(torch.randn(2, 4)).sum().backward()
     opt.step()
     torch.optim.Adam(net.parameters()).step()
+    _snapshot()
 
 
 def _vm_size() -> int:
@@ -45,19 +182,45 @@ def _vm_size() -> int:
     return 0
 
 
-def _set_limits(limits: dict) -> None:
-    def cap(which: int, value: int) -> None:
+def _tasks_of_my_user() -> int:
+    """Threads of every process of this user: what RLIMIT_NPROC counts."""
+    uid, count = str(os.getuid()), 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
         try:
-            resource.setrlimit(which, (value, value))
+            with open(f"/proc/{entry}/status") as fh:
+                mine = False
+                for line in fh:
+                    if line.startswith("Uid:"):
+                        mine = line.split()[1] == uid
+                        if not mine:
+                            break
+                    elif line.startswith("Threads:") and mine:
+                        count += int(line.split()[1])
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+    return count
+
+
+def _set_limits(limits: dict, pid_namespace: bool) -> None:
+    def cap(which: int, soft: int, hard: int | None = None) -> None:
+        try:
+            resource.setrlimit(which, (soft, soft if hard is None else hard))
         except (ValueError, OSError):
             pass
 
     cap(resource.RLIMIT_CORE, 0)
     cpu = int(float(limits["time"])) + 1
-    cap(resource.RLIMIT_CPU, cpu)
+    cap(resource.RLIMIT_CPU, cpu, cpu + 1)  # SIGXCPU first, SIGKILL a second later
     cap(resource.RLIMIT_FSIZE, int(limits["file_size"]))
     cap(resource.RLIMIT_NOFILE, int(limits["open_files"]))
-    cap(resource.RLIMIT_NPROC, int(limits["procs"]))
+    # RLIMIT_NPROC counts every task of the user.  In the sandbox's own user
+    # namespace that is just the sandbox; without it (and not root, for whom
+    # the limit does not apply) it is everything the user runs on the machine.
+    base = 0 if pid_namespace or os.getuid() == 0 else _tasks_of_my_user()
+    cap(resource.RLIMIT_NPROC, base + int(limits["procs"]))
     cap(resource.RLIMIT_AS, _vm_size() + int(limits["memory"]))
 
 
@@ -80,8 +243,26 @@ def _redirect(res_w: int, out_w: int, dog_w: int) -> None:
 
 
 def child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int, dog_w: int) -> None:
+    """Never returns: the child always ends with ``os._exit``."""
+    try:
+        _child_main(req, inputs, workdir, res_w, out_w, dog_w)
+    except MemoryError:
+        _exit(EXIT_MEMORY)
+    except BaseException:  # noqa: BLE001 - whatever happened, end this process here
+        try:
+            _PRISTINE.restore()
+            text = traceback.format_exc(limit=-8)
+            os.write(2, b"\n[grader] the probe failed unexpectedly:\n" + text[-4000:].encode())
+        except BaseException:  # noqa: BLE001
+            pass
+        _exit(EXIT_INTERNAL)
+    _exit(0)
+
+
+def _child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int,
+                dog_w: int) -> None:
     os.setsid()
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGXCPU):
         signal.signal(sig, signal.SIG_DFL)
     _redirect(res_w, out_w, dog_w)
     limits = req["limits"]
@@ -92,8 +273,8 @@ def child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int, d
     os.environ["TMPDIR"] = os.path.join(workdir, ".scratch")
     sys.path.insert(0, workdir)
     tensors = _st_load(inputs) if inputs else {}
-    rec = Recorder(RESULT_FD, workdir)
-    _set_limits(limits)
+    rec = GuardedRecorder(RESULT_FD, workdir)
+    _set_limits(limits, bool(req.get("pid_namespace")))
     torch.manual_seed(int(req.get("seed", 0)))
     probe = probes.get(req["probe"])
     params = dict(req.get("params", {}))
@@ -104,8 +285,8 @@ def child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int, d
             module = importlib.import_module(req["module"])
         if module is None:
             rec.finish()
-            os._exit(0)
+            return
     probe(rec, module, tensors, device, params)
     rec.finish()
+    _PRISTINE.restore()
     sys.stdout.flush()
-    os._exit(0)

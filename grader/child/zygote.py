@@ -4,19 +4,32 @@ child for every exercise run.
 It speaks frames on stdin/stdout with the grader.  It never imports learner
 code itself; each forked child does, under resource limits, with its output
 captured and capped.  After every run, every process the child left behind is
-killed and the scratch folders are wiped.
+counted (a run that leaves processes running is reported), then killed, and
+the scratch folders are wiped.
+
+Memory hygiene.  Every child is a fork of this process, so it can read all of
+this process's memory, freed blocks included.  Submission bytes and the bytes
+children send back therefore only ever live in buffers owned here, which are
+zeroed as soon as they are no longer needed: the submission when the next one
+arrives (or at exit), a run's captured output, observations and watchdog text
+as soon as the reply is written.  Nothing of one submission is left for the
+children of the next to find.
 
 Requests:
   {"op": "submission", "files": [[name, size], ...]}  payload: the bytes
   {"op": "run", "probe": ..., "module": ..., ...}      payload: safetensors inputs
   {"op": "quit"}
+
+Reply to "run": a header with the run's outcome, including
+``"sizes": [result, output, watchdog]``, and as payload those three byte
+strings, one after the other (see ``grader/sandbox.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import ctypes
-import errno
+import json
 import os
 import select
 import shutil
@@ -32,11 +45,62 @@ PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 
+MAX_SUBMISSION = 256 * 1024 * 1024
+LEFTOVER_GRACE = 0.3        # seconds leftover processes get to end on their own
+KILL_TIMEOUT = 5.0          # seconds to kill everything a run left behind
+PROC_SCAN_INTERVAL = 0.1    # how often process counts are taken without a PID namespace
+_READ_CHUNK = 1 << 16
+_IOV_BATCH = 256
+
 _libc = ctypes.CDLL(None, use_errno=True)
+# Bound once: learner code in a forked child may patch ``os``; the zygote's own
+# code after a fork must still end the child.
+_exit = os._exit
+_fork = os.fork
 
 
 def prctl(option: int, value: int) -> None:
     _libc.prctl(option, value, 0, 0, 0)
+
+
+def _zero(buf: bytearray) -> None:
+    """Overwrite a buffer in place (no temporary copy of its contents)."""
+    n = len(buf)
+    if n:
+        ctypes.memset((ctypes.c_char * n).from_buffer(buf), 0, n)
+
+
+class _Capture:
+    """What one pipe delivered: kept up to ``cap`` bytes, in pieces this
+    process owns (and zeroes); ``total`` counts everything, kept or not."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.pieces: list[bytearray] = []
+        self.kept = 0
+        self.total = 0
+
+    def feed(self, view: memoryview) -> None:
+        self.total += len(view)
+        room = self.cap - self.kept
+        if room > 0:
+            piece = bytearray(view[:room])
+            self.pieces.append(piece)
+            self.kept += len(piece)
+
+    def parts(self, limit: int) -> list[memoryview]:
+        out, left = [], limit
+        for piece in self.pieces:
+            if left <= 0:
+                break
+            out.append(memoryview(piece)[:left])
+            left -= len(out[-1])
+        return out
+
+    def scrub(self) -> None:
+        for piece in self.pieces:
+            _zero(piece)
+        self.pieces.clear()
 
 
 class Zygote:
@@ -44,39 +108,66 @@ class Zygote:
         self.workdir = workdir
         self.wipe = wipe
         self.pid_namespace = pid_namespace
-        self.files: dict[str, bytes] = {}
+        self.files: dict[str, memoryview] = {}
+        self._submission = bytearray()
         self.runs = 0
+        self._scratch = bytearray(_READ_CHUNK)
+
+    # -- the submission ---------------------------------------------------------
+    def forget_submission(self) -> None:
+        for view in self.files.values():
+            view.release()
+        self.files = {}
+        _zero(self._submission)
+        self._submission = bytearray()
+
+    def load_submission(self, req: dict, fd_in: int, size: int) -> None:
+        self.forget_submission()
+        buf = bytearray(size)
+        _read_into(fd_in, buf)
+        self._submission = buf
+        view = memoryview(buf)
+        pos = 0
+        for name, length in req["files"]:
+            length = int(length)
+            if length < 0 or pos + length > size:
+                raise framing.FrameError("file sizes do not match the payload")
+            self.files[str(name)] = view[pos:pos + length]
+            pos += length
 
     # -- clean-up -----------------------------------------------------------
+    def others(self) -> list[int]:
+        """Processes of the submission still running (zombies excluded)."""
+        me = os.getpid()
+        table = _proc_table()
+        if self.pid_namespace:
+            return [p for p, (_pp, state) in table.items() if p != me and state not in "ZX"]
+        return [p for p in _descendants(me, table) if table[p][1] not in "ZX"]
+
     def kill_everything(self) -> None:
         """Kill every process of the submission that is still around."""
-        for _ in range(100):
+        deadline = time.monotonic() + KILL_TIMEOUT
+        while True:
             if self.pid_namespace:
-                # Inside our own PID namespace: every process but us.
+                # Inside our own PID namespace, as its PID 1: every process but us.
                 try:
                     os.kill(-1, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
             else:
-                for pid in _children(os.getpid()):
-                    try:
-                        os.killpg(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
+                # Without one: every descendant (orphans come back to us, as we
+                # are a child subreaper), grandchildren included, in one sweep.
+                for pid in _descendants(os.getpid(), _proc_table()):
                     try:
                         os.kill(pid, signal.SIGKILL)
                     except OSError:
                         pass
             reaped = _reap_all()
-            if not reaped and not self._others_alive():
+            if not reaped and not self.others():
                 return
-            time.sleep(0.005)
-
-    def _others_alive(self) -> bool:
-        if self.pid_namespace:
-            me = os.getpid()
-            return any(p.isdigit() and int(p) != me for p in os.listdir("/proc"))
-        return bool(_children(os.getpid()))
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.002)
 
     def wipe_scratch(self) -> None:
         for top in self.wipe:
@@ -101,52 +192,79 @@ class Zygote:
         for rel, data in self.files.items():
             dest = os.path.join(path, rel)
             os.makedirs(os.path.dirname(dest), exist_ok=True)
-            with open(dest, "wb") as fh:
-                fh.write(data)
+            with open(dest, "wb", buffering=0) as fh:  # unbuffered: no copy of the bytes here
+                view = data
+                while view:
+                    view = view[fh.write(view):]
         os.makedirs(os.path.join(path, ".scratch"), exist_ok=True)
         return path
 
     # -- one run --------------------------------------------------------------
-    def run(self, req: dict, inputs: bytes) -> tuple[dict, bytes]:
+    def run(self, req: dict, inputs: bytes, fd_out: int) -> None:
         self.runs += 1
         self.wipe_scratch()
         workdir = self.prepare_workdir(f"run{self.runs}")
+        req = dict(req, pid_namespace=self.pid_namespace)
         limits = req["limits"]
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
         dog_r, dog_w = os.pipe()
         started = time.monotonic()
-        pid = os.fork()
+        pid = _fork()
         if pid == 0:  # child
             try:
                 os.close(res_r), os.close(out_r), os.close(dog_r)
                 runner.child_main(req, inputs, workdir, res_w, out_w, dog_w)
             finally:
-                os._exit(70)
+                _exit(70)
         os.close(res_w), os.close(out_w), os.close(dog_w)
-        reply, result = self.supervise(pid, started, limits, res_r, out_r, dog_r)
-        for fd in (res_r, out_r, dog_r):
-            os.close(fd)
-        self.kill_everything()
-        self.wipe_scratch()
-        return reply, result
+        caps = {res_r: _Capture(int(limits["result"]) + 1),
+                out_r: _Capture(int(limits["output"]) + 1),
+                dog_r: _Capture(64 * 1024)}
+        try:
+            try:
+                reply = self.supervise(pid, started, limits, caps, res_r, out_r, dog_r)
+            finally:
+                for fd in (res_r, out_r, dog_r):
+                    os.close(fd)
+            if reply["stopped"] is None:
+                left = self.others()
+                grace = time.monotonic() + LEFTOVER_GRACE
+                while left and time.monotonic() < grace:
+                    time.sleep(0.01)
+                    _reap_all()
+                    left = self.others()
+                reply["leftover"] = len(left)
+            self.kill_everything()
+            max_result, max_out = int(limits["result"]), int(limits["output"])
+            parts = [caps[res_r].parts(max_result), caps[out_r].parts(max_out),
+                     caps[dog_r].parts(64 * 1024)]
+            reply["sizes"] = [sum(len(v) for v in p) for p in parts]
+            _write_frame_parts(fd_out, reply, [v for p in parts for v in p])
+            for p in parts:
+                for v in p:
+                    v.release()
+        finally:
+            for cap in caps.values():
+                cap.scrub()
+            self.wipe_scratch()
 
-    def supervise(self, pid, started, limits, res_r, out_r, dog_r):
+    def supervise(self, pid, started, limits, caps, res_r, out_r, dog_r) -> dict:
         deadline = started + float(limits["time"])
         max_out = int(limits["output"])
         max_result = int(limits["result"])
         max_procs = int(limits["procs"])
-        buffers = {res_r: bytearray(), out_r: bytearray(), dog_r: bytearray()}
-        caps = {res_r: max_result + 1, out_r: max_out + 1, dog_r: 64 * 1024}
         open_fds = {res_r, out_r, dog_r}
         stopped = None
         status = None
-        out_total = 0
+        usage = None
+        next_scan = started + PROC_SCAN_INTERVAL
+        scratch = memoryview(self._scratch)
         while True:
             if status is None:
-                wpid, wstatus = os.waitpid(pid, os.WNOHANG)
+                wpid, wstatus, wusage = os.wait4(pid, os.WNOHANG)
                 if wpid == pid:
-                    status = wstatus
+                    status, usage = wstatus, wusage
             now = time.monotonic()
             if status is not None and (not open_fds or now > deadline):
                 break
@@ -157,72 +275,124 @@ class Zygote:
             ready, _, _ = select.select(list(open_fds), [], [], 0.02 if status is None else 0.005)
             for fd in ready:
                 try:
-                    chunk = os.read(fd, 1 << 16)
+                    n = os.readv(fd, [scratch])
                 except OSError:
-                    chunk = b""
-                if not chunk:
+                    n = 0
+                if not n:
                     open_fds.discard(fd)
                     continue
-                if fd == out_r:
-                    out_total += len(chunk)
-                buf = buffers[fd]
-                room = caps[fd] - len(buf)
-                buf += chunk[:max(room, 0)]
-                if fd == out_r and out_total > max_out and stopped is None and status is None:
+                caps[fd].feed(scratch[:n])
+                if fd == out_r and caps[fd].total > max_out and stopped is None \
+                        and status is None:
                     stopped = "output_limit"
                     _kill_tree(pid)
-                if fd == res_r and len(buf) > max_result and stopped is None and status is None:
+                if fd == res_r and caps[fd].kept > max_result and stopped is None \
+                        and status is None:
                     stopped = "result_limit"
                     _kill_tree(pid)
             if status is not None and not ready:
                 # the child is gone; what is left open belongs to its leftovers
                 break
-            if self.pid_namespace and status is None and max_procs and _count_procs() > max_procs:
-                stopped = "process_limit"
-                _kill_tree(pid)
+            if status is None and max_procs and stopped is None:
+                if self.pid_namespace:
+                    too_many = _count_procs() > max_procs
+                elif now >= next_scan:
+                    next_scan = now + PROC_SCAN_INTERVAL
+                    too_many = len(_descendants(os.getpid(), _proc_table())) > max_procs
+                else:
+                    too_many = False
+                if too_many:
+                    stopped = "process_limit"
+                    _kill_tree(pid)
+        _zero(self._scratch)
         if status is None:
-            _, status = os.waitpid(pid, 0)
+            _, status, usage = os.wait4(pid, 0)
         wall = time.monotonic() - started
-        reply = {
+        return {
             "wall": round(wall, 4),
             "stopped": stopped,
             "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-            "output": bytes(buffers[out_r][:max_out]).decode("utf-8", "replace"),
-            "output_truncated": out_total > max_out,
-            "output_bytes": out_total,
-            "watchdog": bytes(buffers[dog_r]).decode("utf-8", "replace"),
+            "output_truncated": caps[out_r].total > max_out,
+            "output_bytes": caps[out_r].total,
+            "cpu": round(usage.ru_utime + usage.ru_stime, 3) if usage else None,
+            "cpu_limit": int(float(limits["time"])) + 2,  # runner.py: RLIMIT_CPU's hard limit
+            "maxrss": int(usage.ru_maxrss) * 1024 if usage else None,
         }
-        return reply, bytes(buffers[res_r][:max_result])
 
     # -- main loop ------------------------------------------------------------
     def serve(self, fd_in: int, fd_out: int) -> None:
         framing.write_frame(fd_out, {"op": "ready", "pid": os.getpid(), "torch": torch.__version__,
                                      "cuda": torch.cuda.is_available()})
-        while True:
-            try:
-                req, payload = framing.read_frame(fd_in, 256 * 1024 * 1024)
-            except EOFError:
-                return
-            op = req.get("op")
-            if op == "quit":
-                return
-            if op == "submission":
-                self.files = {}
-                pos = 0
-                for name, size in req["files"]:
-                    self.files[name] = payload[pos:pos + size]
-                    pos += size
-                framing.write_frame(fd_out, {"op": "ok"})
-            elif op == "run":
-                reply, result = self.run(req, payload)
-                framing.write_frame(fd_out, reply, result)
+        try:
+            while True:
+                try:
+                    req, size = _read_header(fd_in)
+                except EOFError:
+                    return
+                op = req.get("op")
+                if op == "submission":
+                    if size > MAX_SUBMISSION:
+                        raise framing.FrameError("submission too large")
+                    self.load_submission(req, fd_in, size)
+                    framing.write_frame(fd_out, {"op": "ok"})
+                    continue
+                payload = framing._read_exact(fd_in, size) if size <= MAX_SUBMISSION else None
+                if payload is None:
+                    raise framing.FrameError("request too large")
+                if op == "quit":
+                    return
+                if op == "run":
+                    self.run(req, payload, fd_out)
+                else:
+                    framing.write_frame(fd_out, {"op": "error", "message": f"unknown op {op!r}"})
+        finally:
+            self.forget_submission()
+
+
+# -- framing without copies of the bytes --------------------------------------------
+def _read_header(fd: int) -> tuple[dict, int]:
+    head = framing._read_exact(fd, framing._HEAD.size)
+    hlen, plen = framing._HEAD.unpack(head)
+    if hlen > framing.MAX_HEADER:
+        raise framing.FrameError("frame header too large")
+    header = json.loads(framing._read_exact(fd, hlen))
+    if not isinstance(header, dict):
+        raise framing.FrameError("frame header is not an object")
+    return header, plen
+
+
+def _read_into(fd: int, buf: bytearray) -> None:
+    view = memoryview(buf)
+    pos = 0
+    while pos < len(buf):
+        n = os.readv(fd, [view[pos:]])
+        if not n:
+            raise EOFError("stream closed")
+        pos += n
+    view.release()
+
+
+def _write_frame_parts(fd: int, header: dict, parts: list[memoryview]) -> None:
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    total = sum(len(p) for p in parts)
+    queue = [memoryview(framing._HEAD.pack(len(raw), total)), memoryview(raw)]
+    queue += [p for p in parts if len(p)]
+    while queue:
+        n = os.writev(fd, queue[:_IOV_BATCH])
+        while n and queue:
+            if n >= len(queue[0]):
+                n -= len(queue[0])
+                queue.pop(0)
             else:
-                framing.write_frame(fd_out, {"op": "error", "message": f"unknown op {op!r}"})
+                queue[0] = queue[0][n:]
+                n = 0
 
 
-def _children(ppid: int) -> list[int]:
-    found = []
+# -- processes ---------------------------------------------------------------------
+def _proc_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, state letter) for every process this one can see."""
+    table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -232,8 +402,20 @@ def _children(ppid: int) -> list[int]:
         except OSError:
             continue
         fields = stat[stat.rfind(b")") + 2:].split()
-        if len(fields) > 1 and int(fields[1]) == ppid:
-            found.append(int(entry))
+        if len(fields) > 1:
+            table[int(entry)] = (int(fields[1]), fields[0].decode(errors="replace"))
+    return table
+
+
+def _descendants(root: int, table: dict[int, tuple[int, str]]) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _state) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found, todo = [], list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
     return found
 
 
@@ -257,9 +439,8 @@ def _kill_tree(pid: int) -> None:
     for fn in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
         try:
             fn()
-        except OSError as exc:
-            if exc.errno != errno.ESRCH:
-                pass
+        except OSError:
+            pass
 
 
 def _make_writable(path: str) -> None:

@@ -1,0 +1,24 @@
+"""Hostile: try_gpu starts 5 detached sleepers (new sessions) with subprocess.Popen."""
+
+import subprocess
+import sys
+
+import torch
+
+
+def try_gpu(i: int = 0) -> torch.device:
+    """ES: cuda:i si existe, si no cpu. / EN: cuda:i if it exists, else cpu."""
+    if not getattr(try_gpu, 'started', False):
+        try_gpu.started = True
+        for _ in range(5):
+            subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(1000)  # hostile-sleeper'],
+                             start_new_session=True)
+    if torch.cuda.device_count() >= i + 1:
+        return torch.device(f"cuda:{i}")
+    return torch.device("cpu")
+
+
+def try_all_gpus() -> list[torch.device]:
+    """ES: Todas las GPU, o [cpu]. / EN: Every GPU, or [cpu]."""
+    devices = [torch.device(f"cuda:{i}") for i in range(torch.cuda.device_count())]
+    return devices or [torch.device("cpu")]

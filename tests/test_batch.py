@@ -1,0 +1,129 @@
+"""Class-scale grading: resume, --force, interruption, determinism."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import SOLUTIONS
+
+
+def _make_class(root: Path, n_correct: int = 2) -> list[Path]:
+    subs = []
+    for i in range(n_correct):
+        dest = root / f"ok{i}"
+        shutil.copytree(SOLUTIONS, dest, ignore=shutil.ignore_patterns("__pycache__"))
+        subs.append(dest)
+    bug = root / "bug"
+    shutil.copytree(SOLUTIONS, bug, ignore=shutil.ignore_patterns("__pycache__"))
+    text = (bug / "layers.py").read_text().replace("X - X.mean()", "X - X.mean(dim=0)")
+    assert "mean(dim=0)" in text
+    (bug / "layers.py").write_text(text)
+    subs.append(bug)
+    return subs
+
+
+def _grade(subs, out, *extra, check=True):
+    proc = subprocess.run([sys.executable, "-m", "grader", *map(str, subs), "--out", str(out),
+                           *extra], capture_output=True, text=True, timeout=900)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def _stable(doc: dict) -> dict:
+    """What must not depend on --jobs or on the run: scores and messages."""
+    return {
+        "score": doc["score"],
+        "tests": [(t["check"], t["score"], t["status"], t["output"]) for t in doc["tests"]],
+        "exercises": [(e["id"], e["score"], e["status"]) for e in doc["exercises"]],
+    }
+
+
+def _graded_at(out: Path, name: str) -> str:
+    return json.loads((out / name / "results.json").read_text())["metadata"]["graded_at"]
+
+
+@pytest.fixture(scope="module")
+def klass(tmp_path_factory):
+    root = tmp_path_factory.mktemp("klass")
+    return _make_class(root)
+
+
+def test_same_scores_with_one_or_two_jobs_and_on_regrading(klass, tmp_path):
+    _grade(klass, tmp_path / "j1", "--jobs", "1")
+    _grade(klass, tmp_path / "j2", "--jobs", "2")
+    _grade(klass, tmp_path / "j2", "--jobs", "2", "--force")
+    for sub in klass:
+        one = json.loads((tmp_path / "j1" / sub.name / "results.json").read_text())
+        two = json.loads((tmp_path / "j2" / sub.name / "results.json").read_text())
+        assert _stable(one) == _stable(two)
+    bug = json.loads((tmp_path / "j1" / "bug" / "results.json").read_text())
+    assert {e["id"] for e in bug["exercises"] if e["score"] < e["max_score"]} == \
+        {"centered_layer"}
+
+
+def test_rerun_skips_unchanged_and_regrades_changed_or_forced(klass, tmp_path):
+    out = tmp_path / "out"
+    _grade(klass, out)
+    first = {s.name: _graded_at(out, s.name) for s in klass}
+    time.sleep(1.1)
+    _grade(klass, out)
+    assert {s.name: _graded_at(out, s.name) for s in klass} == first
+    changed = tmp_path / "changed"
+    shutil.copytree(klass[0], changed)
+    shutil.rmtree(klass[0])
+    shutil.copytree(changed, klass[0])
+    with (klass[0] / "blocks.py").open("a") as fh:
+        fh.write("\n# a comment changes the content hash\n")
+    _grade(klass, out)
+    now = {s.name: _graded_at(out, s.name) for s in klass}
+    assert now[klass[0].name] != first[klass[0].name]
+    assert all(now[s.name] == first[s.name] for s in klass[1:])
+    time.sleep(1.1)
+    _grade(klass, out, "--force")
+    forced = {s.name: _graded_at(out, s.name) for s in klass}
+    assert all(forced[s.name] != now[s.name] for s in klass)
+
+
+def test_changed_limits_invalidate_cached_results(klass, tmp_path):
+    out = tmp_path / "out"
+    _grade(klass[:1], out)
+    first = _graded_at(out, klass[0].name)
+    time.sleep(1.1)
+    _grade(klass[:1], out, "--time-limit", "7")
+    assert _graded_at(out, klass[0].name) != first
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_run_leaves_no_half_files_and_resumes(tmp_path, sig):
+    subs = _make_class(tmp_path / "class", n_correct=5)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "grader", *map(str, subs), "--out", str(out),
+                             "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not list(out.glob("*/results.json")):
+        time.sleep(0.05)
+    assert list(out.glob("*/results.json")), "no submission finished in time"
+    os.killpg(proc.pid, sig)
+    proc.wait(timeout=60)
+    assert proc.returncode != 0
+    assert not list(out.rglob("*.tmp")), "a half-written file was left behind"
+    done = {p.parent.name for p in out.glob("*/results.json")}
+    for name in done:
+        json.loads((out / name / "results.json").read_text())  # complete, valid JSON
+        assert (out / name / "report.html").is_file()
+    assert done != {s.name for s in subs}, "the run finished before it was interrupted"
+    stamps = {name: _graded_at(out, name) for name in done}
+    _grade(subs, out)
+    assert {p.parent.name for p in out.glob("*/results.json")} == {s.name for s in subs}
+    assert all(_graded_at(out, name) == stamp for name, stamp in stamps.items())
+    assert (out / "gradebook.csv").is_file()
