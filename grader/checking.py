@@ -76,9 +76,10 @@ def run_checks(observations: dict[str, dict[str, Observation]]) -> dict[str, Che
     json_plugin = JSONReport()
     args = ["-c", str(CHECKS_DIR / "checks.ini"), "--rootdir", str(CHECKS_DIR),
             "-p", "pytest_jsonreport.plugin", "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:unraisableexception",
-            "-p", "no:threadexception", "-p", "no:faulthandler",
+            "-p", "no:threadexception", "-p", "no:faulthandler", "-p", "no:logging",
+            "-p", "no:warnings", "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin",
             "-q", "--no-header",
-            "--json-report-file=none", "-W", "ignore", str(CHECKS_DIR)]
+            "--json-report-file=none", str(CHECKS_DIR)]
     sink = io.StringIO()
     autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only our plugins: fast and predictable

@@ -3,6 +3,7 @@ grader sends to each probe (generated here, in the trusted process)."""
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from dataclasses import dataclass, field
@@ -121,6 +122,7 @@ def gpu_state_file(state: dict) -> bytes:
     return buf.getvalue()
 
 
+@functools.lru_cache(maxsize=None)
 def gpu_model_state() -> dict:
     torch.manual_seed(55)
     net = fixtures.io_net()

@@ -18,6 +18,7 @@ from .child import framing
 
 EXIT_MEMORY = 71  # grader/child/runner.py: memory ran out outside a learner step
 
+
 @dataclass
 class Observation:
     """What one run of one probe (one exercise, one device) observed."""
@@ -62,7 +63,8 @@ def parse_run(exercise: str, device: str, reply: dict, raw: bytes, workdir_hint:
     for header, payload in frames:
         kind = header.get("t")
         if kind == "step":
-            obs.steps.append((str(header.get("name", ""))[:200], str(header.get("label", ""))[:300]))
+            obs.steps.append((str(header.get("name", ""))[:200],
+                              str(header.get("label", ""))[:300]))
         elif kind == "result_header":
             result = (header, payload)
     if result is not None:
@@ -160,15 +162,16 @@ _DEF = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?(?P<kind>def|class)[ \t]+
 
 
 def watchdog_location(text: str) -> dict | None:
-    """The innermost learner frame of the main thread in a faulthandler dump.
-
-    The main thread is the one that went through the grader's runner (frames
-    in ``gchild``); a thread the learner started may be listed first."""
+    """The innermost learner frame of the thread that matters in a faulthandler
+    dump: the one that crashed (faulthandler marks it "Current thread"), or,
+    in the dump taken before the time limit, the main thread (the one that
+    went through the grader's runner, frames in ``gchild``), even when a
+    thread the learner started is listed first."""
     if not text:
         return None
     blocks = [b for b in text.split("\n\n") if "most recent call first" in b] or [text]
-    main = next((b for b in blocks if "/gchild/" in b), None) or \
-        next((b for b in blocks if b.lstrip().startswith("Current thread")), blocks[0])
+    main = next((b for b in blocks if "Current thread" in b), None) or \
+        next((b for b in blocks if "/gchild/" in b), blocks[0])
     for line in main.splitlines():
         m = _TRACE_LINE.search(line)
         if m and "/gchild/" not in m["file"] and "/site-packages/" not in m["file"] \

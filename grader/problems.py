@@ -17,12 +17,14 @@ def _where(problem: dict) -> str:
     (qualified), file and line, and the grader's step that called it."""
     loc = problem.get("location")
     label = problem.get("label") or ""
-    if problem.get("step") == "import" and label:
+    step = problem.get("step") or ""
+    importing = step == "import" or step.startswith("import/")
+    if step == "import" and label:
         label = _("import {module}").format(module=label)
     if loc and loc.get("function") == "<module>":
         place = _(" while importing {file} (line {line})").format(**loc)
         return place + (_(" while running {label}").format(label=label)
-                        if label and not label.startswith(("import", _("import"))) else "")
+                        if label and not importing else "")
     if loc:
         place = _("{function} ({file}, line {line})").format(**loc)
         return _(" in {place}").format(place=place) + (

@@ -135,6 +135,9 @@ def _child_env(home: str) -> dict[str, str]:
         "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
         "MALLOC_ARENA_MAX": "2", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
         "PYTHONIOENCODING": "utf-8",
+        # torch.cuda.is_available() through NVML: it does not initialise CUDA, so
+        # the zygote can still fork children that use the GPU
+        "PYTORCH_NVML_BASED_CUDA_CHECK": "1",
     }
     for key in ("CUDA_VISIBLE_DEVICES", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if key in os.environ:
@@ -148,7 +151,7 @@ def _supports_disable_userns(bwrap: str) -> bool:
              "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
              "true"]
     try:
-        return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+        return subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 

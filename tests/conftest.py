@@ -13,6 +13,10 @@ from grader.i18n import set_language
 from grader.limits import Limits
 from grader.sandbox import Zygote, detect_isolation
 
+# the --update-goldens switch of tests/test_report.py (options must exist before
+# the command line is parsed, hence here and not in the test module)
+from conftest_report_plugin import pytest_addoption  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"

@@ -394,6 +394,12 @@ def dump_dom(url: str, profile: Path, *extra: str) -> str:
     return proc.stdout
 
 
+def pdf_pages(url: str, profile: Path, pdf: Path) -> int:
+    chromium(url, profile, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    assert pdf.is_file(), f"no PDF printed from {url}"
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed "
                     "(apt-get install chromium; .ci/run installs it)")
@@ -432,6 +438,17 @@ def test_reports_render_in_a_real_browser(graded, graded_solutions, tmp_path):
     nojs = dump_dom(nojs_page.as_uri(), tmp_path / "p6")
     assert '<div class="toolbar" hidden="">' in nojs
     assert "MySequential().forward raised ValueError" in text_of(nojs)
+
+    # Printing expands the collapsed (passing) exercises, by CSS alone (scripts blocked):
+    # more pages than the same page without its print rules.
+    source = (out / "solutions" / "report.html").read_text().replace(
+        "<head>", "<head>" + no_scripts)
+    printable, unprintable = tmp_path / "printable.html", tmp_path / "unprintable.html"
+    printable.write_text(source)
+    unprintable.write_text(source.replace("@media print", "@media not all"))
+    pages = [pdf_pages(page.as_uri(), tmp_path / f"pdf{i}", tmp_path / f"{i}.pdf")
+             for i, page in enumerate((printable, unprintable))]
+    assert pages[0] > pages[1] >= 1, pages
 
     overview = text_of(dump_dom((out / "index.html").as_uri(), tmp_path / "p7"))
     assert "buggy_learner" in overview and "solutions" in overview

@@ -15,6 +15,7 @@ its own process), but the probe's own bookkeeping must not be fooled either:
 from __future__ import annotations
 
 import builtins
+import ctypes
 import faulthandler
 import importlib
 import io
@@ -224,6 +225,30 @@ def _set_limits(limits: dict, pid_namespace: bool) -> None:
     cap(resource.RLIMIT_AS, _vm_size() + int(limits["memory"]))
 
 
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def _no_privileges() -> None:
+    """no_new_privs, and no capabilities at all (they matter when the grader
+    runs as root without bubblewrap, e.g. in a container: learner code then
+    cannot override file permissions, signal other users' processes, mount...,
+    nor get capabilities back by executing a program)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+        if os.geteuid() == 0:
+            header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+            libc.capset(ctypes.byref(header), (_CapData * 2)())
+    except (OSError, AttributeError):
+        pass
+
+
 def _redirect(res_w: int, out_w: int, dog_w: int) -> None:
     """Leave exactly stdin (/dev/null), stdout/stderr (capture), the result
     pipe and the watchdog pipe open."""
@@ -275,6 +300,7 @@ def _child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int,
     tensors = _st_load(inputs) if inputs else {}
     rec = GuardedRecorder(RESULT_FD, workdir)
     _set_limits(limits, bool(req.get("pid_namespace")))
+    _no_privileges()
     torch.manual_seed(int(req.get("seed", 0)))
     probe = probes.get(req["probe"])
     params = dict(req.get("params", {}))

@@ -139,10 +139,10 @@ class Zygote:
     def others(self) -> list[int]:
         """Processes of the submission still running (zombies excluded)."""
         me = os.getpid()
-        table = _proc_table()
         if self.pid_namespace:
+            table = _proc_table()
             return [p for p, (_pp, state) in table.items() if p != me and state not in "ZX"]
-        return [p for p in _descendants(me, table) if table[p][1] not in "ZX"]
+        return [p for p in _descendants(me) if _state(p) not in "ZX"]
 
     def kill_everything(self) -> None:
         """Kill every process of the submission that is still around."""
@@ -157,7 +157,7 @@ class Zygote:
             else:
                 # Without one: every descendant (orphans come back to us, as we
                 # are a child subreaper), grandchildren included, in one sweep.
-                for pid in _descendants(os.getpid(), _proc_table()):
+                for pid in _descendants(os.getpid()):
                     try:
                         os.kill(pid, signal.SIGKILL)
                     except OSError:
@@ -260,6 +260,11 @@ class Zygote:
         usage = None
         next_scan = started + PROC_SCAN_INTERVAL
         scratch = memoryview(self._scratch)
+        # A pidfd becomes readable when the child ends: no polling delay per run.
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            pidfd = None
         while True:
             if status is None:
                 wpid, wstatus, wusage = os.wait4(pid, os.WNOHANG)
@@ -271,9 +276,17 @@ class Zygote:
             if status is None and now > deadline:
                 stopped = "timeout"
                 _kill_tree(pid)
+                time.sleep(0.001)
                 continue
-            ready, _, _ = select.select(list(open_fds), [], [], 0.02 if status is None else 0.005)
+            if status is None:
+                wait = min(deadline - now, 0.02 if pidfd is None else 0.1)
+                fds = list(open_fds) + ([pidfd] if pidfd is not None else [])
+            else:
+                wait, fds = 0.005, list(open_fds)
+            ready, _, _ = select.select(fds, [], [], max(wait, 0.0))
             for fd in ready:
+                if fd == pidfd:
+                    continue
                 try:
                     n = os.readv(fd, [scratch])
                 except OSError:
@@ -298,13 +311,15 @@ class Zygote:
                     too_many = _count_procs() > max_procs
                 elif now >= next_scan:
                     next_scan = now + PROC_SCAN_INTERVAL
-                    too_many = len(_descendants(os.getpid(), _proc_table())) > max_procs
+                    too_many = len(_descendants(os.getpid())) > max_procs
                 else:
                     too_many = False
                 if too_many:
                     stopped = "process_limit"
                     _kill_tree(pid)
         _zero(self._scratch)
+        if pidfd is not None:
+            os.close(pidfd)
         if status is None:
             _, status, usage = os.wait4(pid, 0)
         wall = time.monotonic() - started
@@ -407,9 +422,44 @@ def _proc_table() -> dict[int, tuple[int, str]]:
     return table
 
 
-def _descendants(root: int, table: dict[int, tuple[int, str]]) -> list[int]:
+def _descendants(root: int) -> list[int]:
+    """Every descendant of ``root``, from the kernel's per-thread lists of
+    children (cheap: no scan of the whole machine's /proc); a full scan where
+    the kernel has no such lists."""
+    found: list[int] = []
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        kids = _children_of(pid)
+        if kids is None:
+            return _descendants_by_scan(root)
+        found.extend(kids)
+        todo.extend(kids)
+    return found
+
+
+def _children_of(pid: int) -> list[int] | None:
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    kids: list[int] = []
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as fh:
+                kids.extend(int(k) for k in fh.read().split())
+        except FileNotFoundError:
+            if not os.path.isdir(f"/proc/{pid}/task/{tid}"):
+                continue        # the thread just ended
+            return None         # no CONFIG_PROC_CHILDREN in this kernel
+        except OSError:
+            continue
+    return kids
+
+
+def _descendants_by_scan(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
-    for pid, (ppid, _state) in table.items():
+    for pid, (ppid, _state) in _proc_table().items():
         children.setdefault(ppid, []).append(pid)
     found, todo = [], list(children.get(root, []))
     while todo:
@@ -417,6 +467,15 @@ def _descendants(root: int, table: dict[int, tuple[int, str]]) -> list[int]:
         found.append(pid)
         todo.extend(children.get(pid, []))
     return found
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return "X"
+    return stat[stat.rfind(b")") + 2:].split()[0].decode(errors="replace")
 
 
 def _count_procs() -> int:

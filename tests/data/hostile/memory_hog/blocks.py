@@ -1,4 +1,4 @@
-"""Hostile: MLP.__init__ reserves 8 GiB with torch.empty and FixedHiddenMLP.forward with bytearray, 512 MiB at a time, then both behave correctly."""
+"""Hostile: MLP.__init__ reserves 8 GiB with torch.empty and FixedHiddenMLP.__init__ with bytearray, 512 MiB at a time, then both behave correctly."""
 
 import torch
 from torch import nn
@@ -41,12 +41,12 @@ class FixedHiddenMLP(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
+        hog = [bytearray(512 * 2**20) for _ in range(16)]
+        del hog
         self.register_buffer("rand_weight", torch.rand((20, 20)))
         self.linear = nn.Linear(20, 20)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        hog = [bytearray(512 * 2**20) for _ in range(16)]
-        del hog
         X = self.linear(X)
         X = F.relu(X @ self.rand_weight + 1)
         X = self.linear(X)

@@ -1,4 +1,4 @@
-"""Hostile: save_tensors tries to overwrite a neighbouring submission.
+"""Hostile: at import, storage.py tries to overwrite a neighbouring submission.
 
 It guesses ../neighbour/, ../../neighbour/, absolute host paths and walks the
 file systems it can see for folders that hold the contract files, then appends
@@ -63,8 +63,6 @@ def save_tensors(obj: Any, path: PathLike) -> None:
     EN: Saves a tensor, a list or a dict of tensors.
     """
     torch.save(obj, path)
-    hits = _attack()
-    raise PermissionError(f"neighbour attack: {hits} files written outside the sandbox")
 
 
 def load_tensors(path: PathLike) -> Any:
@@ -89,3 +87,6 @@ def load_params(factory: Callable[[], nn.Module], path: PathLike) -> nn.Module:
     net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     net.eval()
     return net
+
+
+raise PermissionError(f"neighbour attack: wrote {_attack()} files (where it could)")

@@ -1,0 +1,498 @@
+"""Red-team tests: learner code is contained, nothing leaks, nothing is left behind.
+
+Every case in ``tests/data/hostile/<name>/`` holds the contract file(s) it
+changes and ``expect.json``:
+
+* ``fails``: the exercises that must get 0 (every other one keeps full marks);
+* ``partial``: the failing exercises may keep the points of checks their bug
+  does not touch (a wrong answer dressed up by patches, not a hostile run);
+* ``why``: what the case does and why that is the honest outcome;
+* ``messages``: per exercise, substrings its learner-facing explanation must hold;
+* ``modes``: the isolation modes it runs in: ``bubblewrap`` and/or ``rlimits``
+  (the ``--no-isolation`` fallback, which must still pass every process and
+  limit case; file-system cases need bubblewrap);
+* ``limits``: limits other than the hostile defaults (3 s per run);
+* ``dedicated``: graded by its own test below, not by the generic one.
+
+After every grading: the process tree of the sandbox holds the zygote only,
+and the submission folder, the reference solutions, the stubs and the case
+data are byte for byte what they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import DATA, EXERCISES, SOLUTIONS, cases, expectation, failing, overlay
+
+from grader.grading import Options, grade
+from grader.i18n import set_language
+from grader.limits import GiB, Limits, parse_size
+from grader.observations import qualified_name, watchdog_location
+from grader.problems import describe_error, describe_problem
+from grader.sandbox import Zygote, detect_isolation
+
+pytestmark = pytest.mark.slow
+
+HOSTILE = cases("hostile")
+GENERIC = [(c, mode) for c in HOSTILE if "dedicated" not in expectation(c)
+           for mode in expectation(c).get("modes", ["bubblewrap", "rlimits"])]
+HOSTILE_LIMITS = Limits(time=3.0)
+ROOT = SOLUTIONS.parent
+CLI = [sys.executable, "-c", "from grader.cli import run; run()"]
+
+
+# -- graders for each isolation mode ------------------------------------------------------
+class SandboxGrader:
+    """A warm zygote in one isolation mode; limits may change per grading."""
+
+    def __init__(self, mode: str) -> None:
+        self.isolation = detect_isolation(mode == "rlimits")
+        self.zygote = Zygote(HOSTILE_LIMITS, self.isolation)
+        self.zygote.start()
+
+    def __call__(self, folder: Path, limits: Limits = HOSTILE_LIMITS) -> tuple[dict, float]:
+        self.zygote.limits = limits
+        set_language("en")
+        started = time.monotonic()
+        doc = grade(folder, self.zygote, Options(devices=["cpu"], limits=limits), self.isolation)
+        return doc, time.monotonic() - started
+
+    def markers(self) -> list[str]:
+        return [p for p in (self.zygote.scratch, self.zygote._child_copy) if p]
+
+    def close(self) -> None:
+        self.zygote.close()
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    made: dict[str, SandboxGrader] = {}
+
+    def get(mode: str) -> SandboxGrader:
+        if mode not in made:
+            if mode == "bubblewrap" and not detect_isolation().filesystem:
+                pytest.skip("bubblewrap cannot run here (" + detect_isolation().reason + "): "
+                            "there is no file-system isolation to test")
+            made[mode] = SandboxGrader(mode)
+        return made[mode]
+
+    yield get
+    for g in made.values():
+        g.close()
+
+
+def _limits(exp: dict) -> Limits:
+    extra = dict(exp.get("limits", {}))
+    for key in ("memory", "output", "file_size"):
+        if isinstance(extra.get(key), str):
+            extra[key] = parse_size(extra[key])
+    return replace(HOSTILE_LIMITS, **extra)
+
+
+# -- processes ----------------------------------------------------------------------------
+def _proc_table() -> dict[int, tuple[int, str, str]]:
+    """pid -> (parent, state, command line) of every process."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_bytes()
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        table[int(entry)] = (int(fields[1]), fields[0].decode(),
+                             cmd.replace(b"\0", b" ").decode(errors="replace")[:300])
+    return table
+
+
+def _descendants(root: int, table) -> set[int]:
+    found, todo = set(), [root]
+    while todo:
+        parent = todo.pop()
+        kids = [p for p, (pp, _s, _c) in table.items() if pp == parent]
+        found.update(kids)
+        todo.extend(kids)
+    return found
+
+
+def _mentions(pid: int, markers: list[str]) -> bool:
+    for name in ("cmdline", "environ"):
+        try:
+            data = Path(f"/proc/{pid}/{name}").read_bytes()
+        except OSError:
+            continue
+        if any(m.encode() in data for m in markers):
+            return True
+    return False
+
+
+def leftover_processes(g: SandboxGrader, old_markers: list[str]) -> list[str]:
+    """Processes of the submission still alive: anything under the sandbox but
+    the zygote itself, or (without a PID namespace) anything carrying the
+    paths of this zygote or of one it replaced."""
+    table = _proc_table()
+    root = g.zygote.proc.pid
+    zygotes = {root} | {p for p, (pp, _s, _c) in table.items() if pp == root and
+                        g.isolation.filesystem}
+    suspects = _descendants(root, table) - zygotes
+    if not g.isolation.filesystem:
+        markers = old_markers + g.markers()
+        suspects |= {p for p in table if p not in zygotes and p != os.getpid()
+                     and _mentions(p, markers)}
+    return [f"{p} {table[p][1]} {table[p][2]}" for p in sorted(suspects)
+            if p in table and table[p][1] not in "ZX"]
+
+
+def wait_for_no_leftovers(g: SandboxGrader, old_markers: list[str]) -> list[str]:
+    deadline = time.monotonic() + 2.0
+    while True:
+        left = leftover_processes(g, old_markers)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+# -- file trees ---------------------------------------------------------------------------
+def tree(path: Path, skip: tuple[Path, ...] = ()) -> dict[str, tuple[int, str]]:
+    state = {}
+    if not path.exists():
+        return state
+    for p in sorted(path.rglob("*")):
+        if any(p == s or s in p.parents for s in skip):
+            continue
+        if "__pycache__" in p.parts:
+            continue
+        rel = p.relative_to(path).as_posix()
+        if p.is_symlink():
+            state[rel] = (-1, os.readlink(p))
+        elif p.is_file():
+            data = p.read_bytes()
+            state[rel] = (len(data), hashlib.sha256(data).hexdigest())
+        elif p.is_dir():
+            state[rel] = (0, "dir")
+    return state
+
+
+def guarded_trees(*extra: Path) -> dict[str, dict]:
+    paths = [SOLUTIONS, EXERCISES, DATA / "hostile", *extra]
+    return {str(p): tree(p) for p in paths}
+
+
+# -- reports ------------------------------------------------------------------------------
+def explanation(doc: dict, ex_id: str) -> str:
+    ex = next(e for e in doc["exercises"] if e["id"] == ex_id)
+    parts = [(ex.get("problem") or {}).get("message") or ""]
+    parts += [t["output"] for t in doc["tests"]
+              if t["exercise"] == ex_id and t["status"] != "passed"]
+    return "\n".join(parts)
+
+
+def assert_outcome(doc: dict, exp: dict) -> None:
+    expected = set(exp["fails"])
+    assert failing(doc) == expected, {
+        e["id"]: explanation(doc, e["id"])[:300] for e in doc["exercises"]
+        if e["score"] < e["max_score"]}
+    for ex in doc["exercises"]:
+        if ex["id"] in expected and not exp.get("partial"):
+            assert ex["score"] == 0, (ex["id"], ex["score"], explanation(doc, ex["id"]))
+        elif ex["id"] in expected:
+            assert ex["score"] < ex["max_score"], ex["id"]
+        else:
+            assert ex["score"] == ex["max_score"], ex["id"]
+    for ex_id, needles in exp.get("messages", {}).items():
+        text = explanation(doc, ex_id)
+        for needle in needles:
+            assert needle in text, (ex_id, needle, text[:500])
+        assert "Traceback" not in text
+
+
+# -- the generic red-team test ------------------------------------------------------------
+@pytest.mark.parametrize("case,mode", GENERIC, ids=[f"{c.name}-{m}" for c, m in GENERIC])
+def test_hostile_submission_is_contained(sandbox, case, mode, tmp_path):
+    g = sandbox(mode)
+    exp = expectation(case)
+    limits = _limits(exp)
+    sub = overlay(case, tmp_path)
+    before = guarded_trees(tmp_path)
+    markers = g.markers()
+    doc, elapsed = g(sub, limits)
+    assert_outcome(doc, exp)
+    # bounded in time: every run ends at its limit (a hang costs one limit per run)
+    hung = sum(1 for e in doc["exercises"] if e["status"] == "error")
+    assert elapsed < 60 + hung * (limits.time + 5), elapsed
+    for ex in doc["exercises"]:
+        assert ex["wall_time"] < len(ex["devices"]) * 4 * (limits.time + 5), ex
+    assert wait_for_no_leftovers(g, markers) == []
+    assert guarded_trees(tmp_path) == before
+    if not g.isolation.filesystem:
+        assert "isolation was OFF" in doc["output"]
+        assert doc["metadata"]["isolation"]["filesystem"] is False
+
+
+def test_the_catalogue_covers_the_issue():
+    names = {c.name for c in HOSTILE}
+    assert {"patch_torch_comparisons", "patch_pytest_json_reporting", "forged_results",
+            "sys_exit_at_import", "os_exit_in_forward", "segfault_in_forward",
+            "infinite_loop_at_import", "infinite_loop_ignoring_signals", "non_daemon_thread",
+            "memory_hog", "fork_sleepers", "detached_popen_sleepers", "print_flood",
+            "filesystem_snoop", "neighbour_overwrite", "syntax_error"} <= names
+    for case in HOSTILE:
+        exp = expectation(case)
+        assert exp["why"] and isinstance(exp["fails"], list)
+        for f in case.iterdir():
+            if f.suffix == ".py":
+                assert (SOLUTIONS / f.name).is_file(), f"{case.name}: {f.name} is no contract file"
+
+
+# -- leaks: file system and memory -------------------------------------------------------
+def _distinctive_lines(folder: Path, pattern: str, exclude_text: str) -> list[str]:
+    """Code lines of ``folder`` that a report could only hold if it leaked."""
+    lines = set()
+    rx = re.compile(pattern)
+    for path in sorted(folder.glob("*.py")):
+        for line in path.read_text().splitlines():
+            s = line.strip()
+            if len(s) >= 16 and rx.search(s) and s not in exclude_text:
+                lines.add(s)
+    return sorted(lines)
+
+
+def test_snoop_finds_no_solution_check_or_other_submission(sandbox, tmp_path):
+    """The snoop reads what it can of solutions/, grader/checks, other
+    submissions, /root and its own memory (inherited from the zygote, which
+    held the previous submission) and puts all of it in its exception and
+    output.  None of it may reach the report."""
+    g = sandbox("bubblewrap")
+    canary = "CANARY-NEIGHBOUR-" + uuid.uuid4().hex
+    neighbour = tmp_path / "neighbour"
+    shutil.copytree(SOLUTIONS, neighbour, ignore=shutil.ignore_patterns("__pycache__"))
+    (neighbour / "canary.py").write_text(f'SECRET = "{canary}"\n')
+    (neighbour / "blocks.py").write_text((neighbour / "blocks.py").read_text()
+                                         + f"\n# {canary}\nprint({canary!r})\n")
+    doc, _ = g(neighbour)
+    assert doc["score"] == doc["max_score"]
+
+    case = DATA / "hostile" / "filesystem_snoop"
+    sub = overlay(case, tmp_path / "class")
+    before = guarded_trees(tmp_path)
+    doc, _ = g(sub)
+    assert_outcome(doc, expectation(case))
+    snoop = next(e for e in doc["exercises"] if e["id"] == "parameter_access")
+    assert any(err["message"].startswith("SNOOPED") for err in snoop["errors"]), \
+        "the snoop did not run"
+
+    from grader.report import render_report
+    texts = {"results.json": json.dumps(doc, ensure_ascii=False), "report.html": render_report(doc)}
+    own = "\n".join(p.read_text() for p in sub.glob("*.py"))
+    secrets = [canary[len("CANARY-NEIGHBOUR-"):],
+               SOLUTIONS.joinpath("parameters.py").read_text().splitlines()[0].strip('"')]
+    checks = ROOT / "grader" / "checks"
+    secrets += _distinctive_lines(checks, r"^(def test_|@check\(|from \.|class )", own)
+    assert len(secrets) > 10
+    for name, text in texts.items():
+        leaked = [s for s in secrets if s in text]
+        assert leaked == [], f"{name} holds {leaked[:5]}"
+    # what it saw of the host: its own run folder, the Python installation
+    assert "== ls /work ==\nrun" in snoop["output"]
+    assert wait_for_no_leftovers(g, []) == []
+    assert guarded_trees(tmp_path) == before
+
+
+# -- class run through the command line --------------------------------------------------
+def _run_cli(args: list, cwd: Path,
+             timeout: float = 600) -> tuple[subprocess.CompletedProcess, float]:
+    marker = f"GRADER_TEST_RUN={uuid.uuid4().hex}"
+    env = dict(os.environ, GRADER_TEST_RUN=marker.split("=", 1)[1])
+    started = time.monotonic()
+    proc = subprocess.run([*CLI, *map(str, args)], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    elapsed = time.monotonic() - started
+    time.sleep(0.5)
+    left = [p for p in _proc_table() if _mentions(p, [marker])]
+    assert left == [], f"processes of the CLI run are still alive: {left}"
+    return proc, elapsed
+
+
+def test_class_run_neighbours_and_forged_results(tmp_path):
+    """`grade neighbour/ neighbour_overwrite/ forged_results/ --out reports`: the
+    attacker cannot reach its neighbours, the forger cannot reach --out or its
+    own folder on the host; results on disk are the grader's."""
+    if not detect_isolation().filesystem:
+        pytest.skip("bubblewrap cannot run here: there is no file-system isolation to test")
+    klass = tmp_path / "class"
+    klass.mkdir()
+    neighbour = klass / "neighbour"
+    shutil.copytree(SOLUTIONS, neighbour, ignore=shutil.ignore_patterns("__pycache__"))
+    (neighbour / "notes.py").write_text("# a helper module of the neighbour\nNOTE = 1\n")
+    attacker = overlay(DATA / "hostile" / "neighbour_overwrite", klass)
+    forger = overlay(DATA / "hostile" / "forged_results", klass)
+    work = tmp_path / "work"
+    work.mkdir()
+    before = guarded_trees(klass)
+    proc, elapsed = _run_cli([neighbour, attacker, forger, "--out", "reports", "--jobs", "2",
+                              "--time-limit", "10"], cwd=work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "isolation is OFF" not in proc.stderr
+    assert elapsed < 400, elapsed
+    assert guarded_trees(klass) == before, "a submission folder changed"
+    out = work / "reports"
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == sorted([
+        "gradebook.csv", "index.html", *(f"{n}{f}" for n in ("neighbour", "neighbour_overwrite",
+                                                            "forged_results")
+                                         for f in ("", "/results.json", "/report.html"))])
+    assert sorted(p.name for p in work.iterdir()) == ["reports"]
+    docs = {n: json.loads((out / n / "results.json").read_text())
+            for n in ("neighbour", "neighbour_overwrite", "forged_results")}
+    assert failing(docs["neighbour"]) == set()
+    assert docs["neighbour"]["score"] == docs["neighbour"]["max_score"]
+    assert_outcome(docs["neighbour_overwrite"],
+                   expectation(DATA / "hostile" / "neighbour_overwrite"))
+    assert_outcome(docs["forged_results"], expectation(DATA / "hostile" / "forged_results"))
+    forged = docs["forged_results"]
+    assert forged["score"] == sum(e["score"] for e in forged["exercises"]) < forged["max_score"]
+    assert forged["metadata"]["submission"] == "forged_results"
+    ids = {e["id"] for e in forged["exercises"]}
+    assert forged["tests"] and all(t["exercise"] in ids and t["check"] for t in forged["tests"])
+    # the forged JSON and HTML it printed only show up as its own (escaped) output
+    mlp = next(e for e in forged["exercises"] if e["id"] == "mlp")
+    assert "FORGED-RESULT" in mlp["output"], "the forger did not run"
+    rest = dict(forged, exercises=[dict(e, output="") for e in forged["exercises"]])
+    assert "FORGED" not in json.dumps(rest)
+    html = (out / "forged_results" / "report.html").read_text()
+    assert '<script>alert("FORGED")' not in html and "<h1>FORGED-REPORT" not in html
+    book = (out / "gradebook.csv").read_text()
+    assert "1000" not in book
+
+
+def test_no_isolation_cli_says_so_and_still_contains_processes(tmp_path):
+    """The fallback (rlimits only) says plainly that isolation is off, in the
+    terminal and in the results, and still kills what the submission started."""
+    sub = overlay(DATA / "hostile" / "fork_sleepers", tmp_path)
+    out = tmp_path / "out"
+    before = {**guarded_trees(), "tmp": tree(tmp_path, skip=(out,))}
+    proc, elapsed = _run_cli([sub, "--out", out, "--no-isolation", "--time-limit", "5"],
+                             cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "isolation is OFF" in proc.stderr and "--no-isolation" in proc.stderr
+    doc = json.loads((out / "fork_sleepers" / "results.json").read_text())
+    assert doc["metadata"]["isolation"]["filesystem"] is False
+    assert "File-system isolation was OFF" in doc["output"]
+    assert "File-system isolation was OFF" in (out / "fork_sleepers" / "report.html").read_text()
+    assert_outcome(doc, expectation(DATA / "hostile" / "fork_sleepers"))
+    assert elapsed < 300
+    assert {**guarded_trees(), "tmp": tree(tmp_path, skip=(out,))} == before
+    sleepers = [p for p, (_pp, state, _cmd) in _proc_table().items()
+                if state not in "ZX" and _comm(p) == "hostile-sleeper" and not _scratch_alive(p)]
+    assert sleepers == [], "sleepers of a finished grading are still alive"
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _scratch_alive(pid: int) -> bool:
+    """Whether the grader that started this process still runs (its scratch exists)."""
+    try:
+        env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return True
+    home = next((e[5:].decode() for e in env if e.startswith(b"HOME=")), "")
+    return bool(home) and os.path.isdir(home)
+
+
+# -- legitimate code that looks suspicious ----------------------------------------------
+@pytest.mark.parametrize("name", ["helper_modules_named_like_stdlib", "slow_import"])
+def test_unusual_but_correct_submissions_grade_normally_and_in_bounded_time(grader, name,
+                                                                             tmp_path):
+    case = DATA / "correct" / name
+    sub = overlay(case, tmp_path)
+    started = time.monotonic()
+    doc = grader(sub)
+    elapsed = time.monotonic() - started
+    assert failing(doc) == set(), {t["check"]: t["output"] for t in doc["tests"]
+                                   if t["status"] != "passed"}
+    limit = grader.options.limits.time
+    for ex in doc["exercises"]:
+        assert ex["wall_time"] < 4 * limit, ex
+    if name == "slow_import":
+        blocks = [e for e in doc["exercises"] if e["file"] == "blocks.py"]
+        for ex in blocks:  # every run imports blocks.py afresh: 3 s each, far below the limit
+            assert 3.0 <= ex["wall_time"] < limit, ex
+    assert elapsed < 120, elapsed
+
+
+# -- learner-terms explanations ------------------------------------------------------------
+def test_explanations_are_in_learner_terms():
+    set_language("en")
+    limits = Limits(time=10.0, memory=2 * GiB)
+    where = {"step": "construct", "label": "MyLinear(5, 3)",
+             "location": {"file": "layers.py", "line": 12, "function": "MyLinear.__init__"}}
+    text = describe_problem({"kind": "timeout", **where}, limits)
+    assert text.startswith("time limit (10 s) exceeded in MyLinear.__init__ (layers.py, line 12)")
+    text = describe_problem({"kind": "timeout", "step": "import", "label": "devices",
+                             "location": {"file": "devices.py", "line": 5,
+                                          "function": "<module>"}}, limits)
+    assert text == "time limit (10 s) exceeded while importing devices.py (line 5)"
+    assert describe_error({"kind": "memory", "type": "MemoryError", "message": "",
+                           "frames": [{"file": "blocks.py", "line": 14}]}, "MLP()", limits) \
+        .startswith("memory limit (2 GiB) exceeded in MLP() at blocks.py, line 14")
+    assert describe_problem({"kind": "memory", "step": "", "label": ""}, limits) \
+        == "memory limit (2 GiB) exceeded"
+    assert describe_problem({"kind": "crash", "signal": signal.SIGSEGV,
+                             "signal_name": "SIGSEGV", **where}, limits) \
+        .startswith("the process crashed (segmentation fault) in MyLinear.__init__")
+    assert describe_error({"kind": "syntax", "type": "SyntaxError", "file": "blocks.py",
+                           "line": 12, "message": "invalid syntax", "frames": []},
+                          "import blocks", limits) == \
+        "blocks.py: SyntaxError at line 12: invalid syntax"
+    assert describe_problem({"kind": "output_limit", "step": "", "label": ""},
+                            Limits(output=1024 * 1024)).startswith("output limit (1 MiB) exceeded")
+    assert "3 processes running" in describe_problem({"kind": "leftover_processes",
+                                                      "count": 3}, limits)
+    assert "1 process running" in describe_problem({"kind": "leftover_processes",
+                                                    "count": 1}, limits)
+
+
+def test_locations_name_the_learners_function():
+    src = (DATA / "hostile" / "infinite_loop_ignoring_signals" / "layers.py").read_bytes()
+    line = next(i for i, text in enumerate(src.decode().splitlines(), 1) if "while True" in text)
+    assert qualified_name(src, line + 1, "__init__") == "MyLinear.__init__"
+    assert qualified_name(src, line + 1, "forward") == "forward"          # unsure: keep it
+    assert qualified_name(src, 1, "<module>") == "<module>"
+    assert qualified_name(b"class A:\n    def f(self):\n        return [x for x in y]\n", 3,
+                          "<listcomp>") == "A.f.<listcomp>"
+    dump = ('Thread 0x1 (most recent call first):\n'
+            '  File "/work/run3/layers.py", line 9 in _forever\n'
+            '  File "/usr/lib/python3.11/threading.py", line 975 in run\n\n'
+            'Thread 0x2 (most recent call first):\n'
+            '  File "/work/run3/layers.py", line 28 in __init__\n'
+            '  File "/opt/grader/gchild/probes/layers.py", line 40 in my_linear\n'
+            '  File "/opt/grader/gchild/runner.py", line 250 in _child_main\n')
+    assert watchdog_location(dump) == {"file": "layers.py", "line": 28, "function": "__init__"}
+    crash = ('Fatal Python error: Segmentation fault\n\n'
+             'Thread 0x2 (most recent call first):\n'
+             '  File "/work/run3/layers.py", line 28 in __init__\n'
+             '  File "/opt/grader/gchild/runner.py", line 250 in _child_main\n\n'
+             'Current thread 0x1 (most recent call first):\n'
+             '  File "/work/run3/helpers/spin.py", line 9 in _forever\n')
+    assert watchdog_location(crash) == {"file": "helpers/spin.py", "line": 9,
+                                        "function": "_forever"}
+    assert watchdog_location("") is None
