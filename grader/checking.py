@@ -13,6 +13,7 @@ from pytest_jsonreport.plugin import JSONReport
 
 from .checks import load_catalog
 from .feedback import CheckFailed
+from .i18n import _
 from .observations import Observation
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
@@ -65,7 +66,8 @@ class ObservationPlugin:
             if isinstance(exc, CheckFailed):
                 message = str(exc)
             else:
-                message = f"internal check error: {type(exc).__name__}: {exc}"[:1000]
+                message = _("internal error of the grader's check: {error}").format(
+                    error=f"{type(exc).__name__}: {exc}")[:1000]
         item.user_properties.extend([("check", marker.kwargs["id"]), ("device", obs.device),
                                        ("message", message)])
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task,
+                           TextColumn, TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .atomic import write_atomic
@@ -31,6 +32,17 @@ class ExitCode(enum.IntEnum):
     USAGE = 2         # bad command line or input (one-line message)
     INTERNAL = 3      # the grader itself failed
     INTERRUPTED = 130  # Ctrl-C; finished results are kept, a rerun resumes
+
+
+class RateColumn(ProgressColumn):
+    """Submissions graded per minute (rich's own speed column shows it only
+    when the total is unknown)."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if not speed:
+            return Text("")
+        return Text(_("{rate:.1f}/min").format(rate=speed * 60), style="progress.data.speed")
 
 
 class GradeUsageError(click.ClickException):
@@ -156,10 +168,10 @@ def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_
     err = Console(stderr=True)
     if not isolation.filesystem:
         err.print(_("[bold yellow]warning:[/] file-system isolation is OFF ({reason}); learner "
-                    "code runs with resource limits only.").format(reason=isolation.reason))
+                    "code runs with resource limits only.").format(reason=isolation.describe()))
     workers = jobs or default_workers()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[errors]}"), TimeElapsedColumn(),
+                        TextColumn("{task.fields[errors]}"), RateColumn(), TimeElapsedColumn(),
                         TimeRemainingColumn(), console=err, transient=False,
                         disable=not err.is_terminal and len(job_list) == 1)
     counts = {"errors": 0}

@@ -18,6 +18,7 @@ from .limits import Limits
 from .observations import Observation, parse_run
 from .results import build_results
 from .sandbox import Isolation, Zygote
+from .steps import translate
 
 MAX_FILES = 200
 MAX_BYTES = 20 * 1024 * 1024
@@ -103,8 +104,8 @@ def _verify_files(zygote: Zygote, ex: Exercise, obs: Observation, keys: dict[str
     reply, raw = zygote.run(request, encode_inputs(files))
     ver = parse_run(ex.id, "cpu", reply, raw)
     for into in files:
-        obs.steps.append((into, f"torch.load(path, weights_only=True) on the file written by "
-                                f"{ex.id}"))
+        obs.steps.append((into, translate("torch.load(path, weights_only=True) on the file "
+                                          f"written by {ex.id}")))
         if into in ver.errors:
             obs.errors[into] = ver.errors[into]
         elif into not in ver.values:

@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load as load_safetensors
 
 from .child import framing
+from .steps import translate
 
 EXIT_MEMORY = 71  # grader/child/runner.py: memory ran out outside a learner step
 
@@ -64,7 +65,7 @@ def parse_run(exercise: str, device: str, reply: dict, raw: bytes, workdir_hint:
         kind = header.get("t")
         if kind == "step":
             obs.steps.append((str(header.get("name", ""))[:200],
-                              str(header.get("label", ""))[:300]))
+                              translate(str(header.get("label", ""))[:300])))
         elif kind == "result_header":
             result = (header, payload)
     if result is not None:

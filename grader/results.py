@@ -14,6 +14,9 @@ from .observations import Observation
 from .problems import describe_error, describe_problem
 
 MAX_OUTPUT = 20_000
+# Steps where raising is the right behaviour (refusing a file that holds pickled
+# code): not shown as the learner's errors.
+EXPECTED_RAISES = {"load/evil"}
 
 
 def _exercise_problem(per_device: dict[str, Observation]) -> dict | None:
@@ -44,6 +47,8 @@ def _learner_errors(per_device: dict[str, Observation]) -> list[dict]:
     errors = []
     for obs in per_device.values():
         for step, err in obs.errors.items():
+            if step in EXPECTED_RAISES:
+                continue
             key = (err.get("type"), err.get("message"))
             if key in seen:
                 continue
@@ -116,7 +121,7 @@ def build_results(*, name: str, observations: dict[str, dict[str, Observation]],
     summary = _("{score:g} / {max:g} points").format(score=score, max=max_score)
     if not isolation.filesystem:
         summary += "\n" + _("File-system isolation was OFF for this run: {reason}").format(
-            reason=isolation.reason)
+            reason=isolation.describe())
     return {
         "score": score, "max_score": max_score,
         "execution_time": round(execution_time, 3),
@@ -135,7 +140,7 @@ def build_results(*, name: str, observations: dict[str, dict[str, Observation]],
                        "output": human_size(limits.output), "processes": limits.procs,
                        "file_size": human_size(limits.file_size)},
             "isolation": {"filesystem": isolation.filesystem, "method": isolation.method,
-                          "reason": isolation.reason},
+                          "reason": isolation.describe()},
             "files": sorted(files),
         },
     }

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from .child import framing
+from .i18n import N_, _
 from .limits import Limits
 from .observations import qualified_name, watchdog_location
 
@@ -43,7 +44,13 @@ class SandboxError(Exception):
 class Isolation:
     filesystem: bool
     method: str          # "bubblewrap" or "rlimits"
-    reason: str = ""     # why bubblewrap is off, when it is
+    reason: str = ""     # why bubblewrap is off, when it is (English, translated when shown)
+    detail: str = ""     # the system's own words, shown as they are
+
+    def describe(self) -> str:
+        """Why isolation is off, in the current language."""
+        reason = _(self.reason) if self.reason else ""
+        return f"{reason}: {self.detail}" if self.detail else reason
 
 
 def _bwrap_binary() -> str | None:
@@ -159,22 +166,22 @@ def _supports_disable_userns(bwrap: str) -> bool:
 @functools.lru_cache(maxsize=None)
 def detect_isolation(disabled: bool = False) -> Isolation:
     if disabled:
-        return Isolation(False, "rlimits", "disabled with --no-isolation")
+        return Isolation(False, "rlimits", N_("disabled with --no-isolation"))
     if not sys.platform.startswith("linux"):
-        return Isolation(False, "rlimits", "bubblewrap needs Linux")
+        return Isolation(False, "rlimits", N_("bubblewrap needs Linux"))
     bwrap = _bwrap_binary()
     if not bwrap:
-        return Isolation(False, "rlimits", "bubblewrap (bwrap) is not installed")
+        return Isolation(False, "rlimits", N_("bubblewrap (bwrap) is not installed"))
     probe = [bwrap, "--unshare-all", "--uid", "1000", "--die-with-parent",
              "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"]
     try:
         done = subprocess.run(probe, capture_output=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return Isolation(False, "rlimits", f"bubblewrap does not start: {exc}")
+        return Isolation(False, "rlimits", N_("bubblewrap does not start"), str(exc))
     if done.returncode != 0:
         reason = done.stderr.decode(errors="replace").strip().splitlines()
-        return Isolation(False, "rlimits",
-                         "user namespaces are not available: " + (reason[-1] if reason else "?"))
+        return Isolation(False, "rlimits", N_("user namespaces are not available"),
+                         reason[-1] if reason else "?")
     _supports_disable_userns(bwrap)  # cached before batch workers fork
     return Isolation(True, "bubblewrap")
 

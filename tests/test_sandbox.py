@@ -84,7 +84,7 @@ def sandbox():
     def get(mode: str) -> SandboxGrader:
         if mode not in made:
             if mode == "bubblewrap" and not detect_isolation().filesystem:
-                pytest.skip("bubblewrap cannot run here (" + detect_isolation().reason + "): "
+                pytest.skip("bubblewrap cannot run here (" + detect_isolation().describe() + "): "
                             "there is no file-system isolation to test")
             made[mode] = SandboxGrader(mode)
         return made[mode]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import gc
 import json
 import os
 import select
@@ -44,6 +45,8 @@ from . import framing, runner
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
+MADV_HUGEPAGE = 14
+MADV_COLLAPSE = 25
 
 MAX_SUBMISSION = 256 * 1024 * 1024
 LEFTOVER_GRACE = 0.3        # seconds leftover processes get to end on their own
@@ -111,6 +114,7 @@ class Zygote:
         self.files: dict[str, memoryview] = {}
         self._submission = bytearray()
         self.runs = 0
+        self.submissions = 0
         self._scratch = bytearray(_READ_CHUNK)
 
     # -- the submission ---------------------------------------------------------
@@ -350,6 +354,11 @@ class Zygote:
                     if size > MAX_SUBMISSION:
                         raise framing.FrameError("submission too large")
                     self.load_submission(req, fd_in, size)
+                    self.submissions += 1
+                    if self.submissions > 1:
+                        # a batch: the first collapse costs about 0.8 s and saves
+                        # about 10 ms per run; later ones only mend what runs split
+                        compact_memory()
                     framing.write_frame(fd_out, {"op": "ok"})
                     continue
                 payload = framing._read_exact(fd_in, size) if size <= MAX_SUBMISSION else None
@@ -502,6 +511,36 @@ def _kill_tree(pid: int) -> None:
             pass
 
 
+def compact_memory() -> None:
+    """Make forking cheap.  A fork copies the page tables of this process's
+    anonymous memory (about 140 MiB once torch is imported): one entry per
+    4 KiB page, about 15 ms per fork on a virtual machine.  Backing that
+    memory with 2 MiB huge pages (MADV_COLLAPSE, Linux 6.1+) leaves 512 times
+    fewer entries to copy; where the kernel cannot, nothing changes.  Freezing
+    the garbage collector's objects keeps the children's collections from
+    writing to (and so copying) every page of the inherited heap."""
+    gc.collect()
+    gc.freeze()
+    huge = 1 << 21
+    try:
+        with open("/proc/self/maps") as fh:
+            maps = fh.read().splitlines()
+    except OSError:
+        return
+    for line in maps:
+        fields = line.split()
+        # private anonymous memory: "start-end rw-p 00000000 00:00 0 [heap]"
+        if len(fields) < 5 or fields[1] != "rw-p" or fields[3] != "00:00" or fields[4] != "0":
+            continue
+        start, end = (int(x, 16) for x in fields[0].split("-"))
+        start, end = (start + huge - 1) & ~(huge - 1), end & ~(huge - 1)
+        if end - start < huge:
+            continue
+        addr, length = ctypes.c_void_p(start), ctypes.c_size_t(end - start)
+        if _libc.madvise(addr, length, MADV_HUGEPAGE) == 0:
+            _libc.madvise(addr, length, MADV_COLLAPSE)
+
+
 def _make_writable(path: str) -> None:
     for root, dirs, _files in os.walk(path):
         for d in dirs:
@@ -532,6 +571,8 @@ def main() -> None:
     except RuntimeError:
         pass
     runner.warm_up()
+    gc.collect()
+    gc.freeze()
     fd_in = os.dup(0)
     fd_out = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
