@@ -107,16 +107,18 @@ def bwrap_command(bwrap: str, limits: Limits) -> list[str]:
     for extra in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
         if os.path.exists(extra):
             cmd += ["--ro-bind", extra, extra]
+    # The scratch file systems first: a Python installation that lives under
+    # one of them (a virtual environment in /tmp) is bound on top of it.
+    cmd += ["--proc", "/proc", "--dev", "/dev",
+            "--size", str(limits.tmpfs), "--tmpfs", "/dev/shm",
+            "--size", str(limits.tmpfs), "--tmpfs", "/tmp",
+            "--size", str(limits.tmpfs), "--tmpfs", INNER_WORK]
     for root in roots:
         if not root.startswith("/usr/"):
             cmd += ["--ro-bind", root, root]
     for hidden in _masks(roots):
         cmd += ["--tmpfs", hidden, "--remount-ro", hidden]
-    cmd += ["--proc", "/proc", "--dev", "/dev",
-            "--size", str(limits.tmpfs), "--tmpfs", "/dev/shm",
-            "--size", str(limits.tmpfs), "--tmpfs", "/tmp",
-            "--size", str(limits.tmpfs), "--tmpfs", INNER_WORK,
-            "--ro-bind", str(CHILD_PACKAGE), f"{INNER_ROOT}/gchild"]
+    cmd += ["--ro-bind", str(CHILD_PACKAGE), f"{INNER_ROOT}/gchild"]
     if torch.cuda.is_available():
         for dev in sorted(Path("/dev").glob("nvidia*")):
             cmd += ["--dev-bind", str(dev), str(dev)]
@@ -129,6 +131,9 @@ def bwrap_command(bwrap: str, limits: Limits) -> list[str]:
     cmd += [sys.executable, "-E", "-s", "-c", _BOOT.format(root=INNER_ROOT),
             "--workdir", INNER_WORK, "--wipe", INNER_WORK, "--wipe", "/tmp",
             "--wipe", "/dev/shm", "--pid-namespace"]
+    for root in roots:  # never wiped: bound read-only inside a scratch folder
+        if any(root.startswith(top + "/") for top in ("/tmp", "/dev/shm", INNER_WORK)):
+            cmd += ["--keep", root]
     return cmd
 
 

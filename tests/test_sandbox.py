@@ -496,3 +496,25 @@ def test_locations_name_the_learners_function():
     assert watchdog_location(crash) == {"file": "helpers/spin.py", "line": 9,
                                         "function": "_forever"}
     assert watchdog_location("") is None
+
+
+def test_grader_in_a_virtual_environment_under_tmp(tmp_path):
+    """A Python installation inside one of the sandbox's scratch folders (a
+    virtual environment in /tmp, as CI and many instructors use) is bound on
+    top of the sandbox's /tmp and survives the wipe after every run."""
+    if not detect_isolation().filesystem:
+        pytest.skip("bubblewrap cannot run here (" + detect_isolation().describe() + ")")
+    assert str(tmp_path).startswith("/tmp/"), "pytest's tmp_path is expected under /tmp"
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
+                    str(venv)], check=True, timeout=120)
+    out = tmp_path / "out"
+    proc = subprocess.run([str(venv / "bin" / "python"), "-m", "grader", str(SOLUTIONS),
+                           "--out", str(out)], capture_output=True, text=True, timeout=600,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads((out / "solutions" / "results.json").read_text())
+    assert doc["metadata"]["isolation"]["filesystem"] is True
+    assert doc["score"] == doc["max_score"], [e["id"] for e in doc["exercises"]
+                                              if e["score"] < e["max_score"]]
+    assert (venv / "bin" / "python").exists() and (venv / "pyvenv.cfg").is_file()

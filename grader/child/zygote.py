@@ -107,9 +107,11 @@ class _Capture:
 
 
 class Zygote:
-    def __init__(self, workdir: str, wipe: list[str], pid_namespace: bool) -> None:
+    def __init__(self, workdir: str, wipe: list[str], pid_namespace: bool,
+                 keep: list[str] | None = None) -> None:
         self.workdir = workdir
         self.wipe = wipe
+        self.keep = [k.rstrip("/") for k in keep or []]
         self.pid_namespace = pid_namespace
         self.files: dict[str, memoryview] = {}
         self._submission = bytearray()
@@ -181,6 +183,8 @@ class Zygote:
                 continue
             for entry in entries:
                 path = os.path.join(top, entry)
+                if any(k == path or k.startswith(path + "/") for k in self.keep):
+                    continue  # the Python installation, bound read-only in here
                 if os.path.isdir(path) and not os.path.islink(path):
                     _make_writable(path)
                     shutil.rmtree(path, ignore_errors=True)
@@ -559,6 +563,7 @@ def main() -> None:
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--wipe", action="append", default=[])
     parser.add_argument("--pid-namespace", action="store_true")
+    parser.add_argument("--keep", action="append", default=[])
     args = parser.parse_args()
     prctl(PR_SET_DUMPABLE, 0)  # learner processes may not ptrace or read us
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the grader
@@ -581,7 +586,8 @@ def main() -> None:
     os.set_inheritable(fd_in, False)
     os.set_inheritable(fd_out, False)
     os.makedirs(args.workdir, exist_ok=True)
-    Zygote(args.workdir, args.wipe or [args.workdir], args.pid_namespace).serve(fd_in, fd_out)
+    Zygote(args.workdir, args.wipe or [args.workdir], args.pid_namespace,
+           args.keep).serve(fd_in, fd_out)
     sys.stdout.flush()
 
 
