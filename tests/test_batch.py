@@ -127,3 +127,15 @@ def test_interrupted_run_leaves_no_half_files_and_resumes(tmp_path, sig):
     assert {p.parent.name for p in out.glob("*/results.json")} == {s.name for s in subs}
     assert all(_graded_at(out, name) == stamp for name, stamp in stamps.items())
     assert (out / "gradebook.csv").is_file()
+
+
+def test_atomic_writes_leave_ordinary_permissions_and_no_temporary_files(tmp_path):
+    from grader.atomic import write_atomic
+    mask = os.umask(0o022)
+    os.umask(mask)
+    target = tmp_path / "sub" / "report.html"
+    write_atomic(target, "<p>one</p>")
+    write_atomic(target, "<p>two</p>")
+    assert target.read_text() == "<p>two</p>"
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask
+    assert [p.name for p in target.parent.iterdir()] == ["report.html"]
