@@ -60,7 +60,8 @@ def centered_inputs() -> dict:
     g = _gen(104)
     return {"X": _randn(g, 4, 8) * 3 + 2, "G": _randn(g, 4, 8),
             "Xbig": _randn(g, 64, 256) * 100 + 1000,
-            "X64": _randn(g, 16, 16, dtype=torch.float64) + 5}
+            "X64": _randn(g, 16, 16, dtype=torch.float64) + 5,
+            "X3d": _randn(g, 3, 4, 5) * 2 - 1}
 
 
 def linear_inputs() -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from .checking import run_checks
 from .exercises import EXERCISES, FILES, Exercise, encode_inputs
 from .checks.common import inputs as exercise_inputs
 from .feedback import Context
+from .i18n import _
 from .limits import Limits
 from .observations import Observation, parse_run
 from .results import build_results
@@ -76,15 +78,37 @@ def _failed_at_import(obs: Observation) -> bool:
     return bool(obs.steps) and obs.steps[-1][0] == "import"
 
 
+_NO_MODULE = re.compile(r"^No module named '([A-Za-z_][A-Za-z0-9_]*)'$")
+
+
+def _import_origin(obs: Observation, files: dict[str, bytes]) -> str | None:
+    """The submission's top-level file in which an import failure happened."""
+    err = obs.errors.get("import")
+    if err is not None:
+        if err.get("kind") == "syntax" and err.get("file") in files:
+            return err["file"]
+        missing = _NO_MODULE.match(str(err.get("message", "")))
+        if err.get("type") == "ModuleNotFoundError" and missing:
+            name = missing.group(1) + ".py"
+            return name if name in FILES and name not in files else None
+        frames = err.get("frames") or []
+        origin = frames[-1].get("file") if frames else None
+    else:
+        origin = ((obs.problem or {}).get("location") or {}).get("file")
+    return origin if origin in files and "/" not in origin and origin.endswith(".py") else None
+
+
 def _copy_for(obs: Observation, ex: Exercise, device: str) -> Observation:
     return Observation(ex.id, device, errors=dict(obs.errors), steps=list(obs.steps),
                        output=obs.output, problem=obs.problem)
 
 
 def _run(zygote: Zygote, ex: Exercise, device: str, probe: str | None = None,
-         module: str | None = "", tensors: dict | None = None) -> Observation:
+         module: str | None = "", tensors: dict | None = None,
+         stubs: dict[str, str] | None = None) -> Observation:
     request = {"probe": probe or ex.probe, "module": ex.module if module == "" else module,
-               "device": device, "seed": ex.seed, "params": ex.params, "exercise": ex.id}
+               "device": device, "seed": ex.seed, "params": ex.params, "exercise": ex.id,
+               "stubs": {k: v for k, v in (stubs or {}).items() if k != ex.module}}
     data = encode_inputs(exercise_inputs(ex.id) if tensors is None else tensors)
     reply, raw = zygote.run(request, data)
     return parse_run(ex.id, device, reply, raw)
@@ -124,6 +148,7 @@ def collect(zygote: Zygote, files: dict[str, bytes], devices: list[str]) -> \
     zygote.load_submission(files)
     observations: dict[str, dict[str, Observation]] = {}
     broken: dict[str, Observation] = {}
+    stubs: dict[str, str] = {}  # module -> why it is replaced by a stand-in
     for ex in EXERCISES:
         per_device: dict[str, Observation] = {}
         for device in devices_for(ex, devices):
@@ -134,7 +159,17 @@ def collect(zygote: Zygote, files: dict[str, bytes], devices: list[str]) -> \
             if ex.file in broken:
                 per_device[device] = _copy_for(broken[ex.file], ex, device)
                 continue
-            obs = _run(zygote, ex, device)
+            obs = _run(zygote, ex, device, stubs=stubs)
+            for _attempt in range(len(FILES)):
+                # its import failed in another file of the submission: grade it
+                # again with that file replaced by a stand-in, as if it were fine
+                origin = _import_origin(obs, files) if _failed_at_import(obs) else None
+                if origin is None or origin == ex.file or origin[:-3] in stubs:
+                    break
+                stubs[origin[:-3]] = _("{file} could not be imported (see its own exercises), "
+                                       "so {{name}} from it is not available").format(
+                                           file=origin)
+                obs = _run(zygote, ex, device, stubs=stubs)
             if _failed_at_import(obs):
                 broken[ex.file] = obs
             if ex.id == "tensor_io":

@@ -19,6 +19,7 @@ _NAMES = {
     "plain": N_("plain"), "nested": N_("nested"), "tied": N_("tied"),
     "frozen": N_("frozen"), "buffers": N_("buffered"),
     "shapes": N_("shapes"), "square": N_("square"), "repeated": N_("repeated-module"),
+    "long": N_("twelve-module"),
     "tensor": N_("tensor"), "list": N_("list"), "dict": N_("dict"),
 }
 

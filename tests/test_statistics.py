@@ -61,7 +61,8 @@ def test_reference_my_linear_init_passes_under_200_seeds():
     for seed in SEEDS:
         torch.manual_seed(seed)
         big = layers.MyLinear(128, 256)
-        for t in (big.weight, big.bias):
+        wide = layers.MyLinear(2, 8192)
+        for t in (big.weight, big.bias, wide.bias):
             result = ks_test(t, normal_cdf(0.0, 1.0))
             if not result.passed:
                 failures.append((seed, result))
@@ -93,4 +94,8 @@ def test_wrong_distribution_is_rejected(name, index):
 
 def test_wrong_my_linear_init_is_rejected():
     for t in (torch.rand(128, 256), torch.randn(128, 256) * 0.1, torch.zeros(256)):
+        assert not ks_test(t, normal_cdf(0.0, 1.0)).passed
+    # bias look-alikes, caught with the 8192 values of MyLinear(2, 8192).bias
+    torch.manual_seed(1)
+    for t in (torch.rand(8192) * 2 - 1, torch.randn(8192) * 0.5, torch.randn(8192) + 0.2):
         assert not ks_test(t, normal_cdf(0.0, 1.0)).passed

@@ -65,6 +65,13 @@ def device_check(o: Observation) -> None:
                        name=created.get("attribute", "?")))
         frames = created.get("frames") or used.get("frames") or []
         where = frames[-1] if frames else {"file": "?", "line": "?"}
+        if created.get("what") == "foreign":
+            fail(_("forward at {file}, line {line} uses a tensor that is neither a parameter, a "
+                   "buffer nor computed from the input (a module-level or class-level constant, "
+                   "or an unregistered attribute): it stays on the CPU when the model moves to "
+                   "the GPU, and forward fails there. Register it with register_buffer, or "
+                   "create it in forward with device=X.device").format(
+                       file=where.get("file"), line=where.get("line")))
         fail(_("a tensor created in forward with torch.{func}() at {file}, line {line} lives on "
                "the CPU whatever device the input is on: on a GPU, forward fails. Create it with "
                "device=X.device (or torch.zeros_like / X.new_zeros)").format(

@@ -9,6 +9,7 @@ from torch import nn
 from ..child import fixtures
 from ..feedback import expect_close, expect_shape, fail, require, tensor, tolerance, value
 from ..i18n import N_, _
+from ..steps import case_name
 from . import check
 from .common import (DEVICE_HINT, DEVICE_TITLE, device_check, fmt_linear, has_params, inputs,
                      linear_desc, params_from)
@@ -123,7 +124,7 @@ def test_seq_output(o):
         out = tensor(o, f"{chain}/out", step=f"{chain}/out")
         with torch.no_grad():
             expected = _chain_reference(o, chain)(X)
-        expect_close(out, expected, _("output of the {chain} chain").format(chain=chain),
+        expect_close(out, expected, _("output of the {chain} chain").format(chain=case_name(chain)),
                      **tolerance(o.device))
 
 
@@ -137,7 +138,7 @@ def test_seq_keys(o):
         expected = list(nn.Sequential(*make()).state_dict().keys())
         if keys != expected:
             fail(_("state_dict() keys for the {chain} chain: expected {expected}, got "
-                   "{observed}").format(chain=chain, expected=", ".join(expected),
+                   "{observed}").format(chain=case_name(chain), expected=", ".join(expected),
                                         observed=", ".join(map(str, keys)) or _("none")))
 
 
@@ -152,7 +153,7 @@ def test_seq_registration(o):
         if not all(found) or count != len(found):
             fail(_("parameters() of the {chain} chain yields {count} tensors, {found} of the "
                    "{total} parameters of the given modules").format(
-                       chain=chain, count=count, found=sum(map(bool, found)), total=len(found)))
+                       chain=case_name(chain), count=count, found=sum(map(bool, found)), total=len(found)))
 
 
 @check("my_sequential", "empty", title=N_("MySequential() returns its input unchanged"),

@@ -11,7 +11,7 @@ from ..statistics import ks_test, normal_cdf
 from . import check
 from .common import DEVICE_HINT, DEVICE_TITLE, device_check, inputs
 
-CENTER_INPUTS = ("X", "Xbig", "X64")
+CENTER_INPUTS = ("X", "Xbig", "X64", "X3d")  # X3d: 3-D, the mean is still over all
 
 
 def _center_tol(X: torch.Tensor) -> dict:
@@ -170,15 +170,18 @@ def test_linear_gradients(o):
        hint=N_("Draw both with torch.randn: mean 0, standard deviation 1."))
 def test_linear_init(o):
     require(o, "init")
-    for attr, shape in (("weight", (128, 256)), ("bias", (256,))):
-        t = tensor(o, f"init/{attr}", what=f"MyLinear(128, 256).{attr}")
-        expect_shape(t.shape, shape, f"MyLinear(128, 256).{attr}")
+    require(o, "init_wide")
+    for key, shape, what in (("init/weight", (128, 256), "MyLinear(128, 256).weight"),
+                             ("init/bias", (256,), "MyLinear(128, 256).bias"),
+                             ("init_wide/bias", (8192,), "MyLinear(2, 8192).bias")):
+        t = tensor(o, key, what=what)
+        expect_shape(t.shape, shape, what)
         result = ks_test(t, normal_cdf(0.0, 1.0))
         if not result.passed:
             fail(_("{what} does not look like N(0, 1): Kolmogorov-Smirnov distance {d:.4f} "
                    "(must be at most {crit:.4f} for n = {n}); observed mean {mean:.4g}, standard "
                    "deviation {std:.4g}").format(
-                       what=f"MyLinear(128, 256).{attr}", d=result.distance, crit=result.critical,
+                       what=what, d=result.distance, crit=result.critical,
                        n=result.n, mean=result.mean, std=result.std))
 
 

@@ -13,6 +13,15 @@ values are real, data-dependent control flow works.  Tensors created with
 ``device=...``, by ``*_like`` or ``Tensor.new_*`` functions, moved with
 ``.to(x)``/``.to(x.device)``, 0-dim tensors and Python numbers are never
 stranded, so a correct module is never flagged.
+
+A tensor that reaches an operation without being any of those (a module-level
+or class-level constant, an attribute the inspection does not list, a tensor
+made by a constructor that bypasses torch functions) is "foreign": it is on
+the CPU whatever the model's device, and is treated like a stranded one unless
+it is 0-dim or shares memory with a tensor that follows the model (``.data``).
+Copying into a tensor on the right device (``copy_``, ``new_tensor``,
+``X[i] = t``) and indexing with CPU index tensors work on a GPU and are not
+flagged.
 """
 
 from __future__ import annotations
@@ -32,6 +41,15 @@ FACTORIES = {
 }
 _MOVERS = {torch.Tensor.to, torch.Tensor.cuda, torch.Tensor.type_as}
 _CPU = {torch.Tensor.cpu}
+# cross-device on a GPU too: the destination (first argument) decides the device
+_INTO = {torch.Tensor.copy_, torch.Tensor.new_tensor, torch.Tensor.__setitem__,
+         torch.Tensor.__getitem__}
+for _name in ("asarray", "scalar_tensor", "frombuffer", "tril_indices", "triu_indices",
+              "zeros_like", "ones_like"):
+    if _name in ("zeros_like", "ones_like"):
+        continue  # *_like follow their argument
+    if hasattr(torch, _name):
+        FACTORIES.add(getattr(torch, _name))
 
 
 def plain_tensor_attributes(module: nn.Module) -> list[tuple[str, torch.Tensor]]:
@@ -82,10 +100,54 @@ def _gives_device(args, kwargs) -> bool:
 
 
 class StrandedTensorMode(TorchFunctionMode):
-    def __init__(self, learner_frames) -> None:
+    def __init__(self, learner_frames, following: list) -> None:
         super().__init__()
         self.learner_frames = learner_frames
         self.finding: dict | None = None
+        self.known: dict[int, torch.Tensor] = {}   # strong refs: ids stay unique
+        self.storages: set[int] = set()
+        # foreign tensors that cannot carry a tag (parameters of unregistered modules)
+        self.foreign: dict[int, tuple[torch.Tensor, dict]] = {}
+        for t in following:
+            self.follow(t)
+
+    def follow(self, t) -> None:
+        if isinstance(t, torch.Tensor) and id(t) not in self.known:
+            self.known[id(t)] = t
+            try:
+                self.storages.add(t.untyped_storage().data_ptr())
+            except (RuntimeError, NotImplementedError, AttributeError):
+                pass
+
+    def follows(self, t: torch.Tensor) -> bool:
+        if id(t) in self.known:
+            return True
+        try:
+            return t.untyped_storage().data_ptr() in self.storages
+        except (RuntimeError, NotImplementedError, AttributeError):
+            return True  # no storage to judge by: give it the benefit of the doubt
+
+    def classify(self, t: torch.Tensor) -> str:
+        """"stranded", "following" or "scalar"; tags foreign tensors stranded."""
+        if t.dim() == 0:
+            return "scalar"
+        if self.stranded(t):
+            return "stranded"
+        if self.follows(t):
+            return "following"
+        origin = self._origin("foreign")
+        _tag(t, origin)
+        if not _stranded(t):
+            self.foreign[id(t)] = (t, origin)
+        return "stranded"
+
+    def stranded(self, t) -> bool:
+        return _stranded(t) or (isinstance(t, torch.Tensor) and id(t) in self.foreign)
+
+    def origin_of(self, t) -> dict:
+        if _stranded(t):
+            return getattr(t, _TAG)
+        return self.foreign.get(id(t), (None, {"what": "foreign", "frames": []}))[1]
 
     def _origin(self, what: str) -> dict:
         frames = self.learner_frames(traceback.extract_stack()[:-2])
@@ -94,34 +156,60 @@ class StrandedTensorMode(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         result = func(*args, **kwargs)
-        if func in FACTORIES:
-            if kwargs.get("device") is None and isinstance(result, torch.Tensor) \
-                    and result.dim() > 0:
-                _tag(result, self._origin(getattr(func, "__name__", "factory")))
+        outputs = _tensors(result, [])
+        inputs = _tensors(list(args), [])
+        _tensors(kwargs, inputs)
+        if func in FACTORIES or (not inputs and outputs):
+            # made from Python data: on the CPU unless a device was given
+            if kwargs.get("device") is None:
+                for out in outputs:
+                    if out.dim() > 0:
+                        _tag(out, self._origin(getattr(func, "__name__", "factory")))
+            else:
+                for out in outputs:
+                    self.follow(out)
             return result
         if func in _MOVERS:
             if _gives_device(args, kwargs) or func is not torch.Tensor.to:
                 _untag(result)  # on the CPU a move to the CPU returns the same object
-            elif args and _stranded(args[0]):
-                _tag(result, getattr(args[0], _TAG))
+                self.follow(result)
+            elif args and isinstance(args[0], torch.Tensor) \
+                    and self.classify(args[0]) == "stranded":
+                _tag(result, self.origin_of(args[0]))
+            else:
+                self.follow(result)
             return result
         if func in _CPU:
             if isinstance(result, torch.Tensor) and result.dim() > 0:
                 _tag(result, self._origin("cpu()"))
             return result
-        inputs = _tensors(list(args), [])
-        _tensors(kwargs, inputs)
-        stranded = [t for t in inputs if _stranded(t) and t.dim() > 0]
-        following = [t for t in inputs if not _stranded(t) and t.dim() > 0]
+        if func in _INTO:
+            target = args[0] if args and isinstance(args[0], torch.Tensor) else None
+            if target is not None and self.classify(target) != "stranded":
+                for out in outputs:
+                    _untag(out)
+                    self.follow(out)
+            elif target is not None:
+                for out in outputs:
+                    if out.dim() > 0 and out is not target:
+                        _tag(out, self.origin_of(target))
+            return result
+        kinds = [(t, self.classify(t)) for t in inputs]
+        stranded = [t for t, kind in kinds if kind == "stranded"]
+        following = [t for t, kind in kinds if kind == "following"]
         if stranded and following and self.finding is None:
             self.finding = {
-                "created": getattr(stranded[0], _TAG),
+                "created": self.origin_of(stranded[0]),
                 "used": self._origin(getattr(func, "__name__", str(func))),
             }
         if stranded and not following:
-            for out in _tensors(result, []):
+            for out in outputs:
                 if out.dim() > 0:
-                    _tag(out, getattr(stranded[0], _TAG))
+                    _tag(out, self.origin_of(stranded[0]))
+        else:
+            for out in outputs:
+                if not self.stranded(out):
+                    self.follow(out)
         return result
 
 
@@ -151,9 +239,32 @@ def audit(module: nn.Module, inputs: tuple, learner_frames) -> dict:
     for name, tensor in plain_tensor_attributes(module):
         attributes.append({"name": name, "shape": list(tensor.shape)})
         _tag(tensor, {"what": "attribute", "attribute": name, "frames": []})
-    mode = StrandedTensorMode(learner_frames)
-    with torch.no_grad(), mode:
-        module(*inputs)
-    for _name, tensor in plain_tensor_attributes(module):
-        _untag(tensor)
+    following = [*_tensors(list(inputs), []), *module.parameters(), *module.buffers()]
+    mode = StrandedTensorMode(learner_frames, following)
+    try:
+        with torch.no_grad(), mode:
+            module(*inputs)
+    finally:
+        for _name, tensor in plain_tensor_attributes(module):
+            _untag(tensor)
+        for t in _module_level_tensors(module):
+            _untag(t)
     return {"attributes": attributes, "finding": mode.finding}
+
+
+def _module_level_tensors(module: nn.Module) -> list[torch.Tensor]:
+    """Tensors the audit may have tagged that outlive it: class attributes and
+    module globals of the learner's classes."""
+    import sys
+    found = []
+    for sub in module.modules():
+        for cls in type(sub).__mro__:
+            if cls.__module__.startswith("torch"):
+                continue
+            scopes = [vars(cls)]
+            mod = sys.modules.get(cls.__module__)
+            if mod is not None:
+                scopes.append(vars(mod))
+            for scope in scopes:
+                found += [v for v in list(scope.values()) if isinstance(v, torch.Tensor)]
+    return found

@@ -70,7 +70,14 @@ def chain_repeated() -> list[nn.Module]:
     return [shared, nn.Tanh(), shared]
 
 
-CHAINS = {"shapes": chain_shapes, "square": chain_square, "repeated": chain_repeated}
+def chain_long() -> list[nn.Module]:
+    """Twelve modules: "10" and "11" come before "2" in string order, so a
+    forward that sorts the children's names runs them in the wrong order."""
+    return [m for _ in range(6) for m in (nn.Linear(8, 8), nn.Tanh())]
+
+
+CHAINS = {"shapes": chain_shapes, "square": chain_square, "repeated": chain_repeated,
+          "long": chain_long}
 
 
 # -- model_io -------------------------------------------------------------------

@@ -27,6 +27,7 @@ import resource
 import signal
 import sys
 import traceback
+import types
 
 import torch
 import torch.nn.functional
@@ -267,6 +268,28 @@ def _redirect(res_w: int, out_w: int, dog_w: int) -> None:
     sys.__stdout__ = sys.__stderr__ = sys.stdout
 
 
+def _stub_module(name: str, message: str) -> types.ModuleType:
+    """Stands in for a file of the submission that cannot be imported, so that
+    the files importing it are still graded: any name can be imported from it,
+    and using one raises ImportError with ``message``."""
+
+    def unavailable(attr: str):
+        def fail(*_args, **_kwargs):
+            raise ImportError(message.replace("{name}", attr))
+        return type(attr, (), {"__init__": fail, "__call__": fail,
+                               "__init_subclass__": classmethod(lambda cls, **kw: None)})
+
+    stub = types.ModuleType(name)
+
+    def __getattr__(attr: str):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return unavailable(attr)
+
+    stub.__getattr__ = __getattr__
+    return stub
+
+
 def child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int, dog_w: int) -> None:
     """Never returns: the child always ends with ``os._exit``."""
     try:
@@ -306,6 +329,9 @@ def _child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int,
     params = dict(req.get("params", {}))
     device = req.get("device", "cpu")
     module = None
+    for name, message in dict(req.get("stubs") or {}).items():
+        if name != req.get("module"):
+            sys.modules[str(name)] = _stub_module(str(name), str(message))
     if req.get("module"):
         with rec.step("import", req["module"]):
             module = importlib.import_module(req["module"])

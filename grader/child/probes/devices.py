@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import torch
@@ -27,13 +28,26 @@ def _calls(rec, mod, label: str) -> None:
         rec.value(f"{label}/try_all_gpus()", _describe(mod.try_all_gpus()))
 
 
+def _learner_file(module, here: str) -> bool:
+    path = getattr(module, "__file__", None)
+    return isinstance(path, str) and os.path.abspath(path).startswith(here)
+
+
 @probe("devices")
 def devices(rec, mod, t, device, params):
     _calls(rec, mod, "real")
+    here = os.path.dirname(os.path.abspath(mod.__file__)) + os.sep
+    accelerator = getattr(torch, "accelerator", None)
     for count in params.get("simulated", (0, 1, 2, 4)):
         torch.cuda.device_count = lambda count=count: count
         torch.cuda.is_available = lambda count=count: count > 0
-        for name in [m for m in sys.modules if m == mod.__name__]:
+        if accelerator is not None:
+            accelerator.device_count = lambda count=count: count
+            accelerator.is_available = lambda count=count: count > 0
+        # every module of the submission is imported afresh: a helper module
+        # may have read (and kept) the GPU count when it was imported
+        for name in [m for m, module in list(sys.modules.items())
+                     if _learner_file(module, here)]:
             del sys.modules[name]
         with rec.step(f"import/{count}", f"import devices with {count} simulated GPU(s)") as s:
             fresh = importlib.import_module(mod.__name__)

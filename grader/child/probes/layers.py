@@ -17,7 +17,7 @@ def centered_layer(rec, mod, t, device, params):
         return
     if not move(rec, layer, device):
         return
-    for name in ("X", "Xbig", "X64"):
+    for name in ("X", "Xbig", "X64", "X3d"):
         forward(rec, f"out/{name}", layer, t[name].to(device),
                 f"CenteredLayer.forward on {name} {tuple(t[name].shape)}")
     with rec.step("backward", "backward through CenteredLayer"):
@@ -71,6 +71,11 @@ def my_linear(rec, mod, t, device, params):
         big = mod.MyLinear(128, 256)
         rec.tensor("init/weight", getattr(big, "weight", None))
         rec.tensor("init/bias", getattr(big, "bias", None))
+    with rec.step("init_wide", "MyLinear(2, 8192)"):
+        # 8192 bias values: enough to tell a standard normal from look-alikes
+        torch.manual_seed(12)
+        wide = mod.MyLinear(2, 8192)
+        rec.tensor("init_wide/bias", getattr(wide, "bias", None))
     with rec.step("sequential", "nn.Sequential(MyLinear(64, 8), MyLinear(8, 1))"):
         torch.manual_seed(5)
         seq = nn.Sequential(mod.MyLinear(64, 8), mod.MyLinear(8, 1)).to(device)

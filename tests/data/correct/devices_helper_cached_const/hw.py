@@ -1,0 +1,3 @@
+import torch
+
+NUM_GPUS = torch.cuda.device_count()

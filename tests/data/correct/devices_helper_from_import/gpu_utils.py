@@ -1,0 +1,6 @@
+"""Helper: number of GPUs."""
+from torch.cuda import device_count
+
+
+def num_gpus() -> int:
+    return device_count()
