@@ -65,6 +65,12 @@ def device_check(o: Observation) -> None:
                        name=created.get("attribute", "?")))
         frames = created.get("frames") or used.get("frames") or []
         where = frames[-1] if frames else {"file": "?", "line": "?"}
+        if created.get("what") == "unregistered_parameter":
+            fail(_("forward at {file}, line {line} uses a parameter of a submodule that is not "
+                   "registered (kept in a plain list, dict or other container): .to(device) "
+                   "does not move it, so forward fails on the GPU; use nn.ModuleList, "
+                   "nn.ModuleDict or add_module").format(
+                       file=where.get("file"), line=where.get("line")))
         if created.get("what") == "foreign":
             fail(_("forward at {file}, line {line} uses a tensor that is neither a parameter, a "
                    "buffer nor computed from the input (a module-level or class-level constant, "

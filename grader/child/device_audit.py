@@ -135,7 +135,8 @@ class StrandedTensorMode(TorchFunctionMode):
             return "stranded"
         if self.follows(t):
             return "following"
-        origin = self._origin("foreign")
+        origin = self._origin("unregistered_parameter" if isinstance(t, nn.Parameter)
+                              else "foreign")
         _tag(t, origin)
         if not _stranded(t):
             self.foreign[id(t)] = (t, origin)
