@@ -70,9 +70,21 @@ def _resolve_devices(device: str) -> list[str]:
     return ["cpu", "cuda"]
 
 
+def _submission_folders(folder: Path) -> list[Path]:
+    """The submissions in ``folder``: itself, or, for a class folder (no .py file
+    of its own, but subfolders that have some), each of those subfolders."""
+    if any(p.suffix == ".py" and p.is_file() for p in folder.iterdir()):
+        return [folder]
+    subs = sorted(p for p in folder.iterdir()
+                  if p.is_dir() and not p.name.startswith((".", "__"))
+                  and any(q.suffix == ".py" and q.is_file() for q in p.iterdir()))
+    return subs or [folder]
+
+
 def _jobs(paths: tuple[str, ...], out: Path) -> list[Job]:
     jobs: list[Job] = []
     seen: dict[str, Path] = {}
+    folders: list[tuple[str, Path]] = []
     for raw in paths:
         path = Path(raw)
         if not path.exists():
@@ -80,6 +92,9 @@ def _jobs(paths: tuple[str, ...], out: Path) -> list[Job]:
         if not path.is_dir():
             raise GradeUsageError(_("{path}: not a folder (a submission is a folder of .py "
                                     "files)").format(path=raw))
+        folders += [(raw if sub == path else str(sub), sub)
+                    for sub in _submission_folders(path)]
+    for raw, path in folders:
         folder = path.resolve()
         name = folder.name
         if name in seen and seen[name] != folder:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SOLUTIONS
+from conftest import ROOT, SOLUTIONS
 
 
 def grade(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -136,3 +136,24 @@ def test_results_json_is_a_gradescope_superset(class_run):
     meta = doc["metadata"]
     for key in ("grader_version", "torch_version", "devices", "language"):
         assert key in meta
+
+
+def test_a_folder_of_submission_folders_grades_each_of_them(tmp_path):
+    """`grade class/` where class/ holds one folder per learner (and no .py file
+    of its own) grades every learner, as `grade class/*/` does."""
+    klass = tmp_path / "class"
+    for name in ("ana", "luis"):
+        shutil.copytree(ROOT / "exercises", klass / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    (klass / "notes").mkdir()            # no .py files: not a submission
+    (klass / "README.txt").write_text("class of 2026\n")
+    out = tmp_path / "out"
+    proc = grade(str(klass), "--out", str(out), "--jobs", "2")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["ana", "luis"]
+    for name in ("ana", "luis"):
+        doc = json.loads((out / name / "results.json").read_text())
+        assert doc["score"] == 0 and doc["metadata"]["submission"] == name
+    rows = list(csv.reader((out / "gradebook.csv").read_text().splitlines()))
+    assert [r[0] for r in rows[1:]] == ["ana", "luis"]
+    assert (out / "index.html").is_file()
