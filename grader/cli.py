@@ -70,14 +70,17 @@ def _resolve_devices(device: str) -> list[str]:
     return ["cpu", "cuda"]
 
 
+def _has_python(folder: Path) -> bool:
+    return any(p.suffix == ".py" and p.is_file() for p in folder.iterdir())
+
+
 def _submission_folders(folder: Path) -> list[Path]:
     """The submissions in ``folder``: itself, or, for a class folder (no .py file
     of its own, but subfolders that have some), each of those subfolders."""
-    if any(p.suffix == ".py" and p.is_file() for p in folder.iterdir()):
+    if _has_python(folder):
         return [folder]
     subs = sorted(p for p in folder.iterdir()
-                  if p.is_dir() and not p.name.startswith((".", "__"))
-                  and any(q.suffix == ".py" and q.is_file() for q in p.iterdir()))
+                  if p.is_dir() and not p.name.startswith((".", "__")) and _has_python(p))
     return subs or [folder]
 
 

@@ -108,7 +108,7 @@ def _run(zygote: Zygote, ex: Exercise, device: str, probe: str | None = None,
          stubs: dict[str, str] | None = None) -> Observation:
     request = {"probe": probe or ex.probe, "module": ex.module if module == "" else module,
                "device": device, "seed": ex.seed, "params": ex.params, "exercise": ex.id,
-               "stubs": {k: v for k, v in (stubs or {}).items() if k != ex.module}}
+               "stubs": stubs or {}}
     data = encode_inputs(exercise_inputs(ex.id) if tensors is None else tensors)
     reply, raw = zygote.run(request, data)
     return parse_run(ex.id, device, reply, raw)

@@ -33,6 +33,7 @@ from .observations import qualified_name, watchdog_location
 CHILD_PACKAGE = Path(__file__).resolve().parent / "child"
 INNER_ROOT = "/opt/grader"          # where grader/child is mounted, as package "gchild"
 INNER_WORK = "/work"
+SCRATCH = ("/dev/shm", "/tmp", INNER_WORK)  # size-capped tmpfs, wiped around every run
 START_TIMEOUT = 120.0
 
 
@@ -109,10 +110,9 @@ def bwrap_command(bwrap: str, limits: Limits) -> list[str]:
             cmd += ["--ro-bind", extra, extra]
     # The scratch file systems first: a Python installation that lives under
     # one of them (a virtual environment in /tmp) is bound on top of it.
-    cmd += ["--proc", "/proc", "--dev", "/dev",
-            "--size", str(limits.tmpfs), "--tmpfs", "/dev/shm",
-            "--size", str(limits.tmpfs), "--tmpfs", "/tmp",
-            "--size", str(limits.tmpfs), "--tmpfs", INNER_WORK]
+    cmd += ["--proc", "/proc", "--dev", "/dev"]
+    for top in SCRATCH:
+        cmd += ["--size", str(limits.tmpfs), "--tmpfs", top]
     for root in roots:
         if not root.startswith("/usr/"):
             cmd += ["--ro-bind", root, root]
@@ -129,10 +129,11 @@ def bwrap_command(bwrap: str, limits: Limits) -> list[str]:
     for key, value in _child_env(INNER_WORK).items():
         cmd += ["--setenv", key, value]
     cmd += [sys.executable, "-E", "-s", "-c", _BOOT.format(root=INNER_ROOT),
-            "--workdir", INNER_WORK, "--wipe", INNER_WORK, "--wipe", "/tmp",
-            "--wipe", "/dev/shm", "--pid-namespace"]
+            "--workdir", INNER_WORK, "--pid-namespace"]
+    for top in SCRATCH:
+        cmd += ["--wipe", top]
     for root in roots:  # never wiped: bound read-only inside a scratch folder
-        if any(root.startswith(top + "/") for top in ("/tmp", "/dev/shm", INNER_WORK)):
+        if any(root.startswith(top + "/") for top in SCRATCH):
             cmd += ["--keep", root]
     return cmd
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..child import fixtures
 from ..feedback import expect_close, expect_shape, fail, require, tensor, tolerance, value
 from ..i18n import N_, _
 from ..statistics import ks_test, normal_cdf
 from . import check
 from .common import DEVICE_HINT, DEVICE_TITLE, device_check, inputs
 
-CENTER_INPUTS = ("X", "Xbig", "X64", "X3d")  # X3d: 3-D, the mean is still over all
+CENTER_INPUTS = fixtures.CENTER_INPUTS
 
 
 def _center_tol(X: torch.Tensor) -> dict:

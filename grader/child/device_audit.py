@@ -44,10 +44,7 @@ _CPU = {torch.Tensor.cpu}
 # cross-device on a GPU too: the destination (first argument) decides the device
 _INTO = {torch.Tensor.copy_, torch.Tensor.new_tensor, torch.Tensor.__setitem__,
          torch.Tensor.__getitem__}
-for _name in ("asarray", "scalar_tensor", "frombuffer", "tril_indices", "triu_indices",
-              "zeros_like", "ones_like"):
-    if _name in ("zeros_like", "ones_like"):
-        continue  # *_like follow their argument
+for _name in ("asarray", "scalar_tensor", "frombuffer", "tril_indices", "triu_indices"):
     if hasattr(torch, _name):
         FACTORIES.add(getattr(torch, _name))
 

@@ -80,6 +80,12 @@ CHAINS = {"shapes": chain_shapes, "square": chain_square, "repeated": chain_repe
           "long": chain_long}
 
 
+# -- centered_layer -------------------------------------------------------------------
+# inputs the layer is run on (grader/exercises.py builds them); X3d is 3-D: the
+# mean is still over all elements
+CENTER_INPUTS = ("X", "Xbig", "X64", "X3d")
+
+
 # -- model_io -------------------------------------------------------------------
 def io_net() -> nn.Module:
     return nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))

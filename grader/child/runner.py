@@ -226,6 +226,12 @@ def _set_limits(limits: dict, pid_namespace: bool) -> None:
     cap(resource.RLIMIT_AS, _vm_size() + int(limits["memory"]))
 
 
+try:
+    _libc = ctypes.CDLL(None, use_errno=True)  # bound in the zygote, before learner code
+except OSError:
+    _libc = None
+
+
 class _CapHeader(ctypes.Structure):
     _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
 
@@ -240,13 +246,14 @@ def _no_privileges() -> None:
     runs as root without bubblewrap, e.g. in a container: learner code then
     cannot override file permissions, signal other users' processes, mount...,
     nor get capabilities back by executing a program)."""
+    if _libc is None:
+        return
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+        _libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
         if os.geteuid() == 0:
             header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
-            libc.capset(ctypes.byref(header), (_CapData * 2)())
-    except (OSError, AttributeError):
+            _libc.capset(ctypes.byref(header), (_CapData * 2)())
+    except AttributeError:  # a libc without these symbols
         pass
 
 

@@ -424,12 +424,7 @@ def _proc_table() -> dict[int, tuple[int, str]]:
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()
+        fields = _stat_fields(entry)
         if len(fields) > 1:
             table[int(entry)] = (int(fields[1]), fields[0].decode(errors="replace"))
     return table
@@ -482,13 +477,20 @@ def _descendants_by_scan(root: int) -> list[int]:
     return found
 
 
-def _state(pid: int) -> str:
+def _stat_fields(pid: int | str) -> list[bytes]:
+    """The fields of /proc/PID/stat after the command name (state first,
+    then the parent's pid); empty once the process is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             stat = fh.read()
     except OSError:
-        return "X"
-    return stat[stat.rfind(b")") + 2:].split()[0].decode(errors="replace")
+        return []
+    return stat[stat.rfind(b")") + 2:].split()
+
+
+def _state(pid: int) -> str:
+    fields = _stat_fields(pid)
+    return fields[0].decode(errors="replace") if fields else "X"
 
 
 def _count_procs() -> int:
@@ -515,16 +517,20 @@ def _kill_tree(pid: int) -> None:
             pass
 
 
+def freeze_heap() -> None:
+    """Move every object to the garbage collector's permanent generation: the
+    children's collections then never write to (and so copy) the inherited heap."""
+    gc.collect()
+    gc.freeze()
+
+
 def compact_memory() -> None:
     """Make forking cheap.  A fork copies the page tables of this process's
     anonymous memory (about 140 MiB once torch is imported): one entry per
     4 KiB page, about 15 ms per fork on a virtual machine.  Backing that
     memory with 2 MiB huge pages (MADV_COLLAPSE, Linux 6.1+) leaves 512 times
-    fewer entries to copy; where the kernel cannot, nothing changes.  Freezing
-    the garbage collector's objects keeps the children's collections from
-    writing to (and so copying) every page of the inherited heap."""
-    gc.collect()
-    gc.freeze()
+    fewer entries to copy; where the kernel cannot, nothing changes."""
+    freeze_heap()
     huge = 1 << 21
     try:
         with open("/proc/self/maps") as fh:
@@ -576,8 +582,7 @@ def main() -> None:
     except RuntimeError:
         pass
     runner.warm_up()
-    gc.collect()
-    gc.freeze()
+    freeze_heap()  # the huge-page collapse waits for a second submission (serve)
     fd_in = os.dup(0)
     fd_out = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .. import fixtures
 from . import audit, forward, move, probe, record_grads, record_parameters
 
 
@@ -17,7 +18,7 @@ def centered_layer(rec, mod, t, device, params):
         return
     if not move(rec, layer, device):
         return
-    for name in ("X", "Xbig", "X64", "X3d"):
+    for name in fixtures.CENTER_INPUTS:
         forward(rec, f"out/{name}", layer, t[name].to(device),
                 f"CenteredLayer.forward on {name} {tuple(t[name].shape)}")
     with rec.step("backward", "backward through CenteredLayer"):
