@@ -158,8 +158,11 @@ class StrandedTensorMode(TorchFunctionMode):
         inputs = _tensors(list(args), [])
         _tensors(kwargs, inputs)
         if func in FACTORIES or (not inputs and outputs):
-            # made from Python data: on the CPU unless a device was given
-            if kwargs.get("device") is None:
+            # made from Python data: on the CPU unless a device was given; made
+            # from a tensor that follows the model (torch.as_tensor(X),
+            # torch.normal(X, 1.0)): on that tensor's device
+            from_following = any(self.classify(t) == "following" for t in inputs)
+            if kwargs.get("device") is None and not from_following:
                 for out in outputs:
                     if out.dim() > 0:
                         _tag(out, self._origin(getattr(func, "__name__", "factory")))
