@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import enum
 import io
+import os
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -13,12 +15,14 @@ import click
 from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task,
                            TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from . import __version__
 from .atomic import write_atomic
-from .batch import Job, default_workers, run_batch
+from .batch import Interrupted, Job, default_workers, run_batch
+from .discovery import Discovery, UsageError, discover
 from .exercises import EXERCISES
 from .grading import Options
 from .i18n import LANGUAGES, _, set_language
@@ -70,47 +74,10 @@ def _resolve_devices(device: str) -> list[str]:
     return ["cpu", "cuda"]
 
 
-def _has_python(folder: Path) -> bool:
-    return any(p.suffix == ".py" and p.is_file() for p in folder.iterdir())
-
-
-def _submission_folders(folder: Path) -> list[Path]:
-    """The submissions in ``folder``: itself, or, for a class folder (no .py file
-    of its own, but subfolders that have some), each of those subfolders."""
-    if _has_python(folder):
-        return [folder]
-    subs = sorted(p for p in folder.iterdir()
-                  if p.is_dir() and not p.name.startswith((".", "__")) and _has_python(p))
-    return subs or [folder]
-
-
-def _jobs(paths: tuple[str, ...], out: Path) -> list[Job]:
-    jobs: list[Job] = []
-    seen: dict[str, Path] = {}
-    folders: list[tuple[str, Path]] = []
-    for raw in paths:
-        path = Path(raw)
-        if not path.exists():
-            raise GradeUsageError(_("{path}: no such folder").format(path=raw))
-        if not path.is_dir():
-            raise GradeUsageError(_("{path}: not a folder (a submission is a folder of .py "
-                                    "files)").format(path=raw))
-        folders += [(raw if sub == path else str(sub), sub)
-                    for sub in _submission_folders(path)]
-    for raw, path in folders:
-        folder = path.resolve()
-        name = folder.name
-        if name in seen and seen[name] != folder:
-            raise GradeUsageError(_("two submissions are both named {name} ({first} and "
-                                    "{second}); rename one").format(
-                                        name=repr(name), first=seen[name], second=folder))
-        if folder == out.resolve() or out.resolve() in folder.parents:
-            raise GradeUsageError(_("{path}: is inside the output folder {out}").format(
-                path=raw, out=out))
-        if name not in seen:
-            seen[name] = folder
-            jobs.append(Job(name, folder))
-    return jobs
+def _csv_cell(value: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (OWASP's
+    advice for CSV injection: quote cells that start with = + - @ tab or CR)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def gradebook_csv(docs: list[dict]) -> str:
@@ -119,7 +86,7 @@ def gradebook_csv(docs: list[dict]) -> str:
     writer.writerow(["submission", *[ex.id for ex in EXERCISES], "total", "max"])
     for doc in docs:
         by_id = {e["id"]: e["score"] for e in doc.get("exercises", [])}
-        writer.writerow([doc["metadata"]["submission"],
+        writer.writerow([_csv_cell(doc["metadata"]["submission"]),
                          *[f"{by_id.get(ex.id, 0):g}" for ex in EXERCISES],
                          f"{doc['score']:g}", f"{doc['max_score']:g}"])
     return buf.getvalue()
@@ -128,13 +95,15 @@ def gradebook_csv(docs: list[dict]) -> str:
 def _summary_table(docs: list[dict]) -> Table:
     if len(docs) == 1:
         doc = docs[0]
-        table = Table(title=_("{name}: {score:g} / {max:g} points").format(
-            name=doc["metadata"]["submission"], score=doc["score"], max=doc["max_score"]))
+        table = Table(title=escape(_("{name}: {score:g} / {max:g} points").format(
+            name=doc["metadata"]["submission"], score=doc["score"], max=doc["max_score"])))
         table.add_column(_("Exercise"))
         table.add_column(_("Score"), justify="right")
         table.add_column(_("Status"))
+        table.add_column(_("First failed check"))
         for ex in doc["exercises"]:
-            table.add_row(ex["id"], f"{ex['score']:g} / {ex['max_score']:g}", _status(ex))
+            table.add_row(ex["id"], f"{ex['score']:g} / {ex['max_score']:g}", _status(ex),
+                          Text(_first_failure(doc, ex)))
         return table
     table = Table(title=_("{n} submissions").format(n=len(docs)))
     table.add_column(_("Submission"))
@@ -142,9 +111,24 @@ def _summary_table(docs: list[dict]) -> Table:
     table.add_column(_("Exercises passed"), justify="right")
     for doc in docs:
         passed = sum(1 for e in doc["exercises"] if e["status"] == "passed")
-        table.add_row(doc["metadata"]["submission"], f"{doc['score']:g} / {doc['max_score']:g}",
+        table.add_row(Text(doc["metadata"]["submission"]),
+                      f"{doc['score']:g} / {doc['max_score']:g}",
                       f"{passed} / {len(doc['exercises'])}")
     return table
+
+
+def _first_failure(doc: dict, ex: dict) -> str:
+    """What to look at first in a failed exercise: what broke it, or its first
+    failed check and why."""
+    if ex["score"] >= ex["max_score"]:
+        return ""
+    if ex.get("problem"):
+        return ex["problem"]["message"].splitlines()[0][:200]
+    for test in doc["tests"]:
+        if test["exercise"] == ex["id"] and test["status"] != "passed":
+            why = test["output"].splitlines()[0][:160] if test["output"] else ""
+            return f"{test['title']}: {why}" if why else test["title"]
+    return ""
 
 
 def _status(ex: dict) -> str:
@@ -178,15 +162,24 @@ def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_
     """Grade SUBMISSION folders of the custom-PyTorch-models course."""
     out_dir = Path(out)
     set_language(lang)
-    job_list = _jobs(submissions, out_dir)
+    try:
+        found = discover(submissions, out_dir)
+    except UsageError as exc:
+        raise GradeUsageError(str(exc)) from None
+    job_list = found.jobs
     devices = _resolve_devices(device)
     limits = replace(Limits(), time=time_limit, memory=memory_limit, output=output_limit)
     options = Options(devices=devices, limits=limits, language=lang)
     isolation = detect_isolation(no_isolation)
-    err = Console(stderr=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if not isolation.filesystem:
         err.print(_("[bold yellow]warning:[/] file-system isolation is OFF ({reason}); learner "
-                    "code runs with resource limits only.").format(reason=isolation.describe()))
+                    "code runs with resource limits only.").format(
+                        reason=escape(isolation.describe())))
+    _print_found(err, found, submissions)
+    if not job_list:
+        err.print(_("nothing to grade"))
+        return
     workers = jobs or default_workers()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[errors]}"), RateColumn(), TimeElapsedColumn(),
@@ -205,22 +198,66 @@ def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_
             results = run_batch(job_list, options=options, isolation=isolation, out=out_dir,
                                 workers=workers, force=force, on_done=on_done,
                                 render=render_report)
-    except KeyboardInterrupt:
-        err.print(_("interrupted: finished results are kept; run the same command again to "
-                    "resume"))
-        sys.exit(ExitCode.INTERRUPTED)
+    except Interrupted as stop:
+        err.print(escape(_("interrupted ({signal}): {done} of {total} submissions finished and "
+                           "kept; run the same command again to grade the rest").format(
+                               signal=stop.args[0], done=len(stop.results), total=stop.total)))
+        # at once: what finished is on disk already, and an orderly interpreter
+        # shutdown with torch loaded takes seconds
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(ExitCode.INTERRUPTED if stop.signum == signal.SIGINT else 128 + stop.signum)
     docs = [results[j.name] for j in job_list if j.name in results]
-    if len(docs) > 1:
+    if found.is_class:
         write_atomic(out_dir / "gradebook.csv", gradebook_csv(docs))
         write_atomic(out_dir / "index.html", render_index(
             docs, [{"id": ex.id, "title": _(ex.title)} for ex in EXERCISES]))
-    Console().print(_summary_table(docs))
-    click.echo(_("Results written to {path}").format(path=out_dir))
+    Console(highlight=False).print(_summary_table(docs))
+    _print_notes(docs)
+    if found.is_class:
+        click.echo(_("Reports: {path}/<submission>/report.html; class overview: {index}; "
+                     "gradebook: {csv}").format(path=out_dir, index=out_dir / "index.html",
+                                                csv=out_dir / "gradebook.csv"))
+    else:
+        click.echo(_("Report: {path}").format(path=out_dir / job_list[0].name / "report.html"))
+
+
+def _print_found(err: Console, found: Discovery, paths: tuple[str, ...]) -> None:
+    """What the command will grade and what it leaves out, and why."""
+    if found.is_class and len(paths) == 1:
+        err.print(escape(_("{path}: a class folder with {n} learner folder(s)").format(
+            path=paths[0], n=len(found.jobs))))
+    for warning in found.warnings:
+        err.print(_("[bold yellow]warning:[/] ") + escape(warning))
+    for path, why in found.skipped:
+        err.print(escape(_("skipped {path}: {why}").format(path=path, why=why)))
+
+
+def _print_notes(docs: list[dict]) -> None:
+    """Submissions where something other than the code needs a look."""
+    for doc in docs:
+        meta = doc["metadata"]
+        notes = list(meta.get("notices", []))
+        if meta.get("grader_error"):
+            notes.append(_("the grader failed on this submission ({why}); run the command "
+                           "again to regrade it").format(why=meta["grader_error"]))
+        for note in notes:
+            click.echo(f"{meta['submission']}: {note}")
 
 
 def run() -> None:  # pragma: no cover - console-script shim
     try:
-        main(standalone_mode=True)
+        code = main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:   # usage errors: one line, as README promises
+        hint = _(" (see grade --help)") if isinstance(exc, click.UsageError) else ""
+        click.echo(_("grade: {error}").format(error=exc.format_message()) + hint, err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo(_("interrupted"), err=True)
+        sys.exit(ExitCode.INTERRUPTED)
     except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
         click.echo(_("grade: internal error: {error}").format(error=exc), err=True)
         sys.exit(ExitCode.INTERNAL)
+    sys.exit(code or 0)

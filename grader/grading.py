@@ -58,6 +58,14 @@ def read_submission(folder: Path) -> dict[str, bytes]:
     return files
 
 
+def missing_file_clues(name: str, files: dict[str, bytes]) -> dict:
+    """What the submission holds that may be the missing file ``name``: the same
+    name in other letter case or in a subfolder, and notebooks."""
+    similar = sorted(f for f in files if f != name and f.rsplit("/", 1)[-1].lower() == name)
+    notebooks = sorted(f for f in files if f.endswith(".ipynb"))[:5]
+    return {"similar": similar[:3], "notebooks": notebooks}
+
+
 def submission_hash(files: dict[str, bytes]) -> str:
     h = hashlib.sha256()
     for name in sorted(files):
@@ -154,7 +162,7 @@ def collect(zygote: Zygote, files: dict[str, bytes], devices: list[str]) -> \
         for device in devices_for(ex, devices):
             if ex.file not in files:
                 per_device[device] = Observation(ex.id, device, problem={
-                    "kind": "missing_file", "file": ex.file})
+                    "kind": "missing_file", "file": ex.file, **missing_file_clues(ex.file, files)})
                 continue
             if ex.file in broken:
                 per_device[device] = _copy_for(broken[ex.file], ex, device)

@@ -87,11 +87,31 @@ def describe_problem(problem: dict, limits: Limits) -> str:
     if kind == "sandbox":
         return _("the grader's sandbox failed while running this exercise; "
                  "please tell your instructor")
+    if kind == "grader_error":
+        return _("the grader failed while grading this submission (not your code's fault); "
+                 "it will be graded again on the next run")
     if kind == "missing_file":
-        return _("file {file} is missing from the submission").format(file=problem["file"])
+        return _missing_file(problem)
     if kind == "skipped_after":
         return _("not run: {reason}").format(reason=problem["reason"])
     return _("the run failed ({kind})").format(kind=kind)
+
+
+def _missing_file(problem: dict) -> str:
+    """A missing file, and what the folder holds instead that may be it."""
+    text = _("file {file} is missing from the submission").format(file=problem["file"])
+    for other in problem.get("similar", []):
+        if "/" in other:
+            text += " " + _("(found {other}: the exercise files must be directly in the "
+                            "submission folder, not in a subfolder)").format(other=other)
+        else:
+            text += " " + _("(found {other}: did you mean {file}? File names are "
+                            "case-sensitive)").format(other=other, file=problem["file"])
+    if problem.get("notebooks"):
+        text += " " + _("A notebook ({names}) cannot be graded: copy each exercise's code into "
+                        "the .py file the exercise names.").format(
+                            names=", ".join(problem["notebooks"]))
+    return text
 
 
 def describe_error(error: dict, label: str, limits: Limits) -> str:
@@ -108,9 +128,14 @@ def describe_error(error: dict, label: str, limits: Limits) -> str:
         return _("memory limit ({size}) exceeded in {label}{place}").format(
             size=human_size(limits.memory), label=label, place=place)
     if kind == "syntax":
-        return _("{file}: SyntaxError at line {line}: {message}").format(
+        text = _("{file}: SyntaxError at line {line}: {message}").format(
             file=error.get("file", "?"), line=error.get("line", "?"),
             message=error.get("message", ""))
+        message = str(error.get("message", ""))
+        if "can't decode" in message or "Non-UTF-8" in message:
+            text += " " + _("The file is not saved as UTF-8: save it as UTF-8 in your editor "
+                            "(e.g. \"Save with encoding\" > UTF-8) and submit it again.")
+        return text
     if kind == "exit":
         return _("{label} called sys.exit({code}){place}").format(
             label=label, code=error.get("message", ""), place=place)

@@ -164,7 +164,10 @@ def index_view(docs: list[dict], exercises: list[dict]) -> dict:
             cells.append({"score": e["score"], "max_score": e["max_score"],
                           "status": e["status"], "band": band(e["score"], e["max_score"])})
         name = doc.get("metadata", {}).get("submission", "")
+        meta = doc.get("metadata", {})
         rows.append({"name": name, "cells": cells, "score": doc.get("score", 0),
+                     "notes": list(meta.get("notices", [])),
+                     "grader_error": bool(meta.get("grader_error")),
                      "max_score": doc.get("max_score", 0),
                      "band": band(doc.get("score", 0), doc.get("max_score", 0)),
                      "fraction": fraction(doc.get("score", 0), doc.get("max_score", 0)),

@@ -29,6 +29,7 @@ from .child import framing
 from .i18n import N_, _
 from .limits import Limits
 from .observations import qualified_name, watchdog_location
+from .parent_death import die_with_parent
 
 CHILD_PACKAGE = Path(__file__).resolve().parent / "child"
 INNER_ROOT = "/opt/grader"          # where grader/child is mounted, as package "gchild"
@@ -223,9 +224,12 @@ class Zygote:
                    "--workdir", self.scratch, "--wipe", self.scratch]
             env = _child_env(self.scratch)
             cwd = self.scratch
+        # bubblewrap has --die-with-parent; a zygote without it dies with its parent too
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.stderr, env=env, cwd=cwd,
-                                     start_new_session=True)
+                                     start_new_session=True,
+                                     preexec_fn=None if self.isolation.filesystem
+                                     else die_with_parent)
         header, _ = self._read(time.monotonic() + START_TIMEOUT)
         if header.get("op") != "ready":
             raise SandboxError(f"unexpected greeting from the sandbox: {header}")

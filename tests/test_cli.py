@@ -68,10 +68,18 @@ def class_run(tmp_path_factory):
     source = (SOLUTIONS / "layers.py").read_text().splitlines()
     source.insert(5, "def broken(:")
     (root / "syntax" / "layers.py").write_text("\n".join(source) + "\n")
+    # common mistakes with files: a capital letter, a notebook, a file saved as Latin-1
+    shutil.copytree(SOLUTIONS, root / "odd_files", ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "odd_files" / "blocks.py").rename(root / "odd_files" / "Blocks.py")
+    (root / "odd_files" / "tarea.ipynb").write_text("{}")
+    (root / "odd_files" / "devices.py").write_bytes(
+        b'SALUDO = "a\xf1o"\n' + (SOLUTIONS / "devices.py").read_bytes())
     out = root / "out"
-    proc = grade(*(str(root / n) for n in ("good", "empty", "only_blocks", "syntax")),
-                 "--out", str(out), "--jobs", "2")
+    proc = grade(*(str(root / n) for n in NAMES), "--out", str(out), "--jobs", "2")
     return proc, out
+
+
+NAMES = ("good", "empty", "only_blocks", "syntax", "odd_files")
 
 
 def _doc(out: Path, name: str) -> dict:
@@ -81,7 +89,7 @@ def _doc(out: Path, name: str) -> dict:
 def test_class_run_exits_zero_and_prints_a_table(class_run):
     proc, out = class_run
     assert proc.returncode == 0, proc.stderr
-    for name in ("good", "empty", "only_blocks", "syntax"):
+    for name in NAMES:
         assert name in proc.stdout
         assert (out / name / "report.html").is_file()
 
@@ -115,12 +123,23 @@ def test_syntax_error_is_reported_with_file_and_line(class_run):
 def test_gradebook_and_overview_are_written(class_run):
     out = class_run[1]
     rows = list(csv.DictReader((out / "gradebook.csv").open()))
-    assert [r["submission"] for r in rows] == ["good", "empty", "only_blocks", "syntax"]
+    assert [r["submission"] for r in rows] == list(NAMES)
     good = rows[0]
     assert float(good["total"]) == float(good["max"]) > 0
     assert float(rows[1]["total"]) == 0
     assert len(good) == 16 + 3
     assert (out / "index.html").is_file()
+
+
+def test_odd_file_names_and_encodings_are_explained(class_run):
+    doc = _doc(class_run[1], "odd_files")
+    by_id = {e["id"]: e for e in doc["exercises"]}
+    mlp = by_id["mlp"]["problem"]["message"]
+    assert "found Blocks.py: did you mean blocks.py?" in mlp
+    assert "A notebook (tarea.ipynb) cannot be graded" in mlp
+    devices = by_id["devices"]["problem"]["message"]
+    assert "SyntaxError" in devices and "save it as UTF-8" in devices
+    assert by_id["my_linear"]["score"] == by_id["my_linear"]["max_score"]
 
 
 def test_results_json_is_a_gradescope_superset(class_run):
@@ -138,22 +157,107 @@ def test_results_json_is_a_gradescope_superset(class_run):
         assert key in meta
 
 
-def test_a_folder_of_submission_folders_grades_each_of_them(tmp_path):
-    """`grade class/` where class/ holds one folder per learner (and no .py file
-    of its own) grades every learner, as `grade class/*/` does."""
+def _odd_class(root: Path) -> Path:
+    """A class folder as instructors get them: learners with odd folders, a loose
+    file, a virtual environment and macOS debris."""
+    klass = root / "class"
+    shutil.copytree(SOLUTIONS, klass / "ana", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "exercises", klass / "luis", ignore=shutil.ignore_patterns("__pycache__"))
+    (klass / "marta").mkdir()
+    (klass / "marta" / "tarea.ipynb").write_text("{}")          # only a notebook
+    (klass / "pedro").mkdir()                                      # nothing at all
+    shutil.copytree(SOLUTIONS, klass / "sofia" / "tarea",          # one level too deep
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (klass / '=HYPERLINK("x")').mkdir()                     # CSV injection
+    (klass / "[bold green]pwn").mkdir()                         # rich markup
+    (klass / "gradebook.csv").mkdir()                              # a class file's name
+    (klass / "env").mkdir()
+    (klass / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (klass / "__MACOSX").mkdir()
+    (klass / "notas.py").write_text("x = 1\n")                    # a loose file
+    return klass
+
+
+LEARNERS = ['=HYPERLINK("x")', "[bold green]pwn", "ana", "gradebook.csv-submission",
+            "luis", "marta", "pedro", "sofia"]
+
+
+@pytest.fixture(scope="module")
+def odd_class(tmp_path_factory):
+    root = tmp_path_factory.mktemp("odd")
+    klass = _odd_class(root)
+    whole = grade(str(klass), "--out", str(root / "whole"), "--jobs", "2")
+    globbed = grade(*sorted(str(p) + "/" for p in klass.iterdir() if p.is_dir()),
+                    "--out", str(root / "globbed"), "--jobs", "2")
+    return root, whole, globbed
+
+
+def test_every_learner_folder_is_in_the_gradebook_and_the_overview(odd_class):
+    root, whole, _ = odd_class
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    rows = list(csv.reader((root / "whole" / "gradebook.csv").read_text().splitlines()))
+    names = [r[0] for r in rows[1:]]
+    assert names == ["'" + LEARNERS[0], *LEARNERS[1:]]      # the formula is text
+    totals = {r[0]: float(r[-2]) for r in rows[1:]}
+    assert totals["ana"] == totals["sofia"] == float(rows[1][-1]) > 0
+    assert totals["marta"] == totals["pedro"] == totals["luis"] == 0
+    index = (root / "whole" / "index.html").read_text()
+    for name in ("marta", "pedro", "sofia"):
+        assert f">{name}</a>" in index
+    assert "no exercise file found" in index and "found: tarea.ipynb" in index
+    marta = _doc(root / "whole", "marta")
+    assert "A notebook cannot be graded" in marta["metadata"]["notices"][0]
+    assert "found: tarea.ipynb" in (root / "whole" / "marta" / "report.html").read_text()
+    assert "found: nothing" in _doc(root / "whole", "pedro")["metadata"]["notices"][0]
+    assert "subfolder tarea/" in _doc(root / "whole", "sofia")["metadata"]["notices"][0]
+
+
+def test_the_terminal_lists_what_was_found_and_skipped(odd_class):
+    _, whole, _ = odd_class
+    err = " ".join(whole.stderr.split())
+    assert "a class folder with 8 learner folder(s)" in err
+    assert "notas.py: a loose file in a class folder is not graded" in err
+    assert "env: a virtual environment" in err and "__MACOSX: not a learner's folder" in err
+    out = whole.stdout
+    assert "[bold green]pwn" in out                          # shown, not interpreted
+    assert "marta: no exercise file found" in out
+    assert "class overview:" in out and "gradebook.csv" in out
+
+
+def test_a_class_folder_and_its_learner_folders_grade_the_same(odd_class):
+    root, whole, globbed = odd_class
+    assert globbed.returncode == 0, globbed.stderr[-2000:]
+    assert (root / "whole" / "gradebook.csv").read_text() == \
+        (root / "globbed" / "gradebook.csv").read_text()
+    assert "env/: a virtual environment" in " ".join(globbed.stderr.split())
+
+
+def test_a_class_of_one_learner_still_gets_a_gradebook_and_an_overview(tmp_path):
     klass = tmp_path / "class"
-    for name in ("ana", "luis"):
-        shutil.copytree(ROOT / "exercises", klass / name,
-                        ignore=shutil.ignore_patterns("__pycache__"))
-    (klass / "notes").mkdir()            # no .py files: not a submission
-    (klass / "README.txt").write_text("class of 2026\n")
-    out = tmp_path / "out"
-    proc = grade(str(klass), "--out", str(out), "--jobs", "2")
+    shutil.copytree(ROOT / "exercises", klass / "ana", ignore=shutil.ignore_patterns("__pycache__"))
+    proc = grade(str(klass), "--out", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["ana", "luis"]
-    for name in ("ana", "luis"):
-        doc = json.loads((out / name / "results.json").read_text())
-        assert doc["score"] == 0 and doc["metadata"]["submission"] == name
-    rows = list(csv.reader((out / "gradebook.csv").read_text().splitlines()))
-    assert [r[0] for r in rows[1:]] == ["ana", "luis"]
-    assert (out / "index.html").is_file()
+    rows = list(csv.reader((tmp_path / "out" / "gradebook.csv").read_text().splitlines()))
+    assert [r[0] for r in rows[1:]] == ["ana"]
+    assert (tmp_path / "out" / "index.html").is_file()
+
+
+def test_click_usage_errors_are_one_line(tmp_path):
+    for args in (("--bogus", str(SOLUTIONS)), (), ("--jobs", "zero", str(SOLUTIONS))):
+        proc = grade(*args)
+        assert proc.returncode == 2, args
+        assert "grade --help" in one_line_error(proc)
+
+
+def test_a_learner_is_told_where_the_report_is_and_what_failed_first(tmp_path):
+    sub = tmp_path / "mine"
+    shutil.copytree(SOLUTIONS, sub, ignore=shutil.ignore_patterns("__pycache__"))
+    text = (sub / "layers.py").read_text().replace("X - X.mean()", "X - X.mean(dim=0)")
+    (sub / "layers.py").write_text(text)
+    proc = grade(str(sub), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"Report: {tmp_path / 'out' / 'mine' / 'report.html'}" in proc.stdout
+    doc = _doc(tmp_path / "out", "mine")
+    first = next(t for t in doc["tests"] if t["exercise"] == "centered_layer"
+                 and t["status"] == "failed")
+    assert " ".join(first["title"].split()[:4]) in " ".join(proc.stdout.split())

@@ -371,11 +371,29 @@ PROBE = """<script>
 </script>"""
 
 
+# Measures a page (or, with frame=ID, the page in that iframe) once it has loaded.
+WIDTH_PROBE = """<script>
+window.addEventListener("load", function () {{
+  var f = "{frame}" ? document.getElementById("{frame}") : null;
+  var d = f ? f.contentDocument : document, w = d.defaultView;
+  var r = {{win: w.innerWidth, doc_scroll: d.documentElement.scrollWidth}};
+  {js}
+  document.body.setAttribute("data-probe", JSON.stringify(r));
+}});
+</script>"""
+
+
+def probed(dom: str) -> dict:
+    found = re.search(r'data-probe="([^"]*)"', dom)
+    assert found, "the probe script did not run"
+    return json.loads(html.unescape(found.group(1)))
+
+
 def chromium(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess:
     args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--no-first-run", f"--user-data-dir={profile}", "--window-size=1280,2000",
-            "--hide-scrollbars", *extra, url]
+            "--hide-scrollbars", "--virtual-time-budget=5000", *extra, url]
     return subprocess.run(args, check=False, capture_output=True, text=True, timeout=120)
 
 
@@ -449,6 +467,31 @@ def test_reports_render_in_a_real_browser(graded, graded_solutions, tmp_path):
     pages = [pdf_pages(page.as_uri(), tmp_path / f"pdf{i}", tmp_path / f"{i}.pdf")
              for i, page in enumerate((printable, unprintable))]
     assert pages[0] > pages[1] >= 1, pages
+
+    # Widths: the overview's Total column is visible at 1280 px without scrolling; the
+    # report's header (the metadata table) fits a 400 px phone screen.
+    index_probe = tmp_path / "index_probe.html"
+    index_probe.write_text((out / "index.html").read_text().replace("</body>", WIDTH_PROBE.format(
+        js="""var t = document.querySelector("table.grades"), th = t.querySelectorAll("thead th");
+        r.total_right = th[th.length - 1].getBoundingClientRect().right;
+        r.wrap_scroll = t.parentElement.scrollWidth; r.wrap_width = t.parentElement.clientWidth;
+        """, frame="") + "</body>"))
+    seen = probed(dump_dom(index_probe.as_uri(), tmp_path / "p8"))
+    assert seen["win"] == 1280 and seen["total_right"] <= seen["win"], seen
+    assert seen["wrap_scroll"] <= seen["wrap_width"], seen
+    framed = tmp_path / "framed.html"
+    framed.write_text(
+        f'<!DOCTYPE html><html><body style="margin:0"><iframe id="f" src="{report.as_uri()}" '
+        'style="width:400px;height:1500px;border:0"></iframe>' + WIDTH_PROBE.format(
+            frame="f", js="""var m = d.querySelector("dl.meta");
+            r.meta_scroll = m.scrollWidth; r.meta_width = m.clientWidth;
+            r.over = [];
+            d.querySelectorAll("header *").forEach(function (el) {
+              if (el.getBoundingClientRect().right > w.innerWidth + 1) r.over.push(el.tagName);
+            });""") + "</body></html>")
+    seen = probed(dump_dom(framed.as_uri(), tmp_path / "p9", "--allow-file-access-from-files"))
+    assert seen["win"] == 400 and seen["doc_scroll"] <= 400, seen
+    assert seen["meta_scroll"] <= seen["meta_width"] and not seen["over"], seen
 
     overview = text_of(dump_dom((out / "index.html").as_uri(), tmp_path / "p7"))
     assert "buggy_learner" in overview and "solutions" in overview

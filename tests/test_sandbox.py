@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import signal
+import site
 import subprocess
 import sys
 import time
@@ -506,8 +507,15 @@ def test_grader_in_a_virtual_environment_under_tmp(tmp_path):
         pytest.skip("bubblewrap cannot run here (" + detect_isolation().describe() + ")")
     assert str(tmp_path).startswith("/tmp/"), "pytest's tmp_path is expected under /tmp"
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
-                    str(venv)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
+                   timeout=120)
+    # The new environment sees the packages of the one running the tests (itself a
+    # virtual environment or not) through a .pth file, as a layered install would.
+    inner = subprocess.run([str(venv / "bin" / "python"), "-c",
+                            "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    lines = [f"import site; site.addsitedir({p!r})" for p in site.getsitepackages()]
+    Path(inner, "outer.pth").write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
     proc = subprocess.run([str(venv / "bin" / "python"), "-m", "grader", str(SOLUTIONS),
                            "--out", str(out)], capture_output=True, text=True, timeout=600,

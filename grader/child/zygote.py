@@ -221,6 +221,7 @@ class Zygote:
         pid = _fork()
         if pid == 0:  # child
             try:
+                prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the zygote
                 os.close(res_r), os.close(out_r), os.close(dog_r)
                 runner.child_main(req, inputs, workdir, res_w, out_w, dog_w)
             finally:
