@@ -139,3 +139,50 @@ def test_atomic_writes_leave_ordinary_permissions_and_no_temporary_files(tmp_pat
     assert target.read_text() == "<p>two</p>"
     assert target.stat().st_mode & 0o777 == 0o666 & ~mask
     assert [p.name for p in target.parent.iterdir()] == ["report.html"]
+
+
+def _run_in_process(subs, out, monkeypatch, broken: dict):
+    """run_batch in this process, with grading of some submissions broken the
+    way a grader bug would break it (workers are forked, so they see the patch)."""
+    import grader.batch as batch
+    from grader.grading import Options
+    from grader.report import render_report
+    from grader.sandbox import detect_isolation
+
+    real = batch.grade
+
+    def grade(folder, *args):
+        how = broken.get(folder.name)
+        if how == "raise":
+            raise OverflowError("cannot convert float infinity to integer")
+        if how == "die":
+            os._exit(9)
+        return real(folder, *args)
+
+    monkeypatch.setattr(batch, "grade", grade)
+    jobs = [batch.Job(s.name, s) for s in subs]
+    return batch.run_batch(jobs, options=Options(devices=["cpu"]), isolation=detect_isolation(),
+                           out=out, workers=1, force=False, on_done=lambda *a: None,
+                           render=render_report)
+
+
+def test_a_grader_failure_costs_one_submission_is_marked_and_is_never_cached(
+        klass, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    results = _run_in_process(klass, out, monkeypatch, {"ok0": "raise", "ok1": "die"})
+    for name in ("ok0", "ok1"):
+        doc = json.loads((out / name / "results.json").read_text())
+        assert results[name]["score"] == doc["score"] == 0
+        assert doc["metadata"]["grader_error"] and "cache_key" not in doc["metadata"]
+        assert all(e["status"] == "error" and "grader failed" in e["problem"]["message"]
+                   for e in doc["exercises"])
+    assert "OverflowError" in results["ok0"]["metadata"]["grader_error"]
+    assert "ended unexpectedly" in results["ok1"]["metadata"]["grader_error"]
+    # the submission after the dead worker was graded by a fresh one
+    assert 0 < results["bug"]["score"] < results["bug"]["max_score"]
+    stamp = _graded_at(out, "bug")
+    monkeypatch.undo()
+    again = _run_in_process(klass, out, monkeypatch, {})
+    assert again["ok0"]["score"] == again["ok0"]["max_score"] > 0
+    assert again["ok1"]["score"] == again["ok1"]["max_score"]
+    assert _graded_at(out, "bug") == stamp          # cached, not regraded
