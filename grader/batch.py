@@ -234,7 +234,7 @@ def run_batch(jobs: list[Job], *, options: Options, isolation: Isolation, out: P
             else:
                 for w in pool:
                     w.stop(timeout=10)
-        if signals.stopping:
+        if signals.stopping and len(results) < len(jobs):
             raise Interrupted(signals.received[-1], results, len(jobs))
     return results
 
