@@ -81,7 +81,8 @@ def parse_run(exercise: str, device: str, reply: dict, raw: bytes, workdir_hint:
                 break
             kind = header.get("t")
             if kind == "step":
-                step = (_text(header.get("name"), 200), translate(_text(header.get("label"), 300)))
+                step = (_text(header.get("name"), 200),
+                        translate(_text(header.get("label"), 300)))
                 if len(obs.steps) < MAX_STEPS:
                     obs.steps.append(step)
                 else:       # keep the first steps and the last one (where the run was)

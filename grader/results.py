@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from .checking import CheckOutcome
 from .checks import checks_of
@@ -15,6 +16,7 @@ from .problems import describe_error, describe_problem
 from .untrusted import clean_text, shorten
 
 MAX_OUTPUT = 20_000
+MAX_DOCUMENT = 1_500_000    # bytes of results.json: learner text is cut to fit
 # Steps where raising is the right behaviour (refusing a file that holds pickled
 # code): not shown as the learner's errors.
 EXPECTED_RAISES = {"load/evil"}
@@ -122,10 +124,41 @@ def build_results(*, name: str, observations: dict[str, dict[str, Observation]],
     score = sum(e["score"] for e in exercises)
     max_score = sum(e["max_score"] for e in exercises)
     summary = _("{score:g} / {max:g} points").format(score=score, max=max_score)
-    return _document(name=name, score=score, max_score=max_score, summary=summary,
-                     tests=tests, exercises=exercises, files=files, notes=notes,
-                     options=options, isolation=isolation, execution_time=execution_time,
-                     metadata=metadata)
+    return fit(_document(name=name, score=score, max_score=max_score, summary=summary,
+                         tests=tests, exercises=exercises, files=files, notes=notes,
+                         options=options, isolation=isolation, execution_time=execution_time,
+                         metadata=metadata))
+
+
+def document_size(doc: dict) -> int:
+    """Bytes of ``doc`` as results.json (grader/atomic.py writes it)."""
+    return len(json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8", "backslashreplace"))
+
+
+def fit(doc: dict, budget: int = MAX_DOCUMENT) -> dict:
+    """Cut learner text (printed output, then tracebacks, then check messages)
+    until results.json fits in ``budget`` bytes; a normal document is left as
+    it is."""
+    cuts = (
+        lambda: [ex.update(output=shorten(ex["output"], 2000)) for ex in doc["exercises"]],
+        lambda: [ex.update(errors=[dict(e, message=shorten(e.get("message", ""), 300),
+                                        frames=(e.get("frames") or [])[-2:])
+                                   for e in ex["errors"][:3]]) for ex in doc["exercises"]],
+        lambda: [_cut_messages(t, 300) for t in doc["tests"]],
+        lambda: [ex.update(output="", errors=[]) for ex in doc["exercises"]],
+        lambda: [_cut_messages(t, 80) for t in doc["tests"]],
+    )
+    for cut in cuts:
+        if document_size(doc) <= budget:
+            break
+        cut()
+    return doc
+
+
+def _cut_messages(test: dict, limit: int) -> None:
+    test["output"] = shorten(test["output"], limit)
+    for result in test["devices"].values():
+        result["message"] = shorten(result["message"], limit)
 
 
 def error_results(*, name: str, error: BaseException | str, options, isolation,

@@ -36,7 +36,10 @@ from grader.limits import Limits
 from grader.observations import (MAX_FRAMES, MAX_STEPS, MAX_TENSORS, Observation, parse_run,
                                  watchdog_location)
 from grader.report import render_report
-from grader.results import error_results
+from grader.checking import CheckOutcome, DeviceOutcome
+from grader.checks import checks_of
+from grader.exercises import EXERCISES
+from grader.results import build_results, error_results
 from grader.sandbox import Isolation
 
 GiB = 1024 ** 3
@@ -203,6 +206,34 @@ def test_check_messages_quote_a_bounded_part_of_learner_values():
     assert any("pppp" in m for m in messages)
     assert max(len(m) for m in messages) <= MAX_MESSAGE
     assert obs.values == {} and obs.tensors == {} and obs.steps   # released, steps kept
+
+
+def test_results_json_stays_small_whatever_the_runs_sent(tmp_path):
+    """Every run at its caps (printed output, errors with long tracebacks) and
+    every check failing with a long message on two devices: results.json is
+    still under 2 MB, and so is the report."""
+    frame_ = {"file": "f" * 200, "line": 1, "function": "g" * 200, "code": "c" * 300}
+    observations = {}
+    for ex in EXERCISES:
+        observations[ex.id] = {}
+        for device in ("cpu", "cuda"):
+            obs = Observation(ex.id, device, output="\x00" * 40_000)
+            obs.errors = {f"s{i}": {"type": "E", "message": f"{i}" + "m" * 1999,
+                                    "kind": "exception", "frames": [frame_] * 12}
+                          for i in range(100)}
+            observations[ex.id][device] = obs
+    outcomes = {info.id: CheckOutcome(info.id, {d: DeviceOutcome("failed", f"{d} " + "x" * 1990)
+                                                for d in ("cpu", "cuda")})
+                for ex in EXERCISES for info in checks_of(ex.id)}
+    set_language("en")
+    doc = build_results(name="n", observations=observations, outcomes=outcomes, files={},
+                        options=Options(devices=["cpu", "cuda"]),
+                        isolation=Isolation(True, "bubblewrap"), execution_time=0.0,
+                        metadata={})
+    write_json(tmp_path / "results.json", doc)
+    assert (tmp_path / "results.json").stat().st_size < 2_000_000
+    assert len(render_report(doc).encode()) < 2_000_000
+    assert all(t["output"] for t in doc["tests"])     # cut, never dropped
 
 
 # -- submission folders -----------------------------------------------------------------------
