@@ -74,8 +74,9 @@ def parse_run(exercise: str, device: str, reply: dict, raw: bytes, workdir_hint:
     obs.wall = _number(reply.get("wall"))
     damaged = too_large = ""
     result = None
+    frames = framing.iter_frames(memoryview(raw), MAX_HEADER)
     try:
-        for count, (header, payload) in enumerate(framing.iter_frames(memoryview(raw), MAX_HEADER), 1):
+        for count, (header, payload) in enumerate(frames, 1):
             if count > MAX_FRAMES:
                 too_large = f"more than {MAX_FRAMES} frames"
                 break
