@@ -218,7 +218,7 @@ def _document(*, name: str, score: float, max_score: float, summary: str, tests:
         "exercises": exercises,
         "metadata": {
             **metadata,
-            "submission": clean_text(name),
+            "submission": name,     # the folder's name (shown with grader.untrusted.clean_text)
             "language": language(),
             "graded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "devices": list(options.devices),

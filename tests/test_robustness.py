@@ -35,7 +35,7 @@ from grader.i18n import set_language
 from grader.limits import Limits
 from grader.observations import (MAX_FRAMES, MAX_STEPS, MAX_TENSORS, Observation, parse_run,
                                  watchdog_location)
-from grader.report import render_report
+from grader.report import render_index, render_report
 from grader.checking import CheckOutcome, DeviceOutcome
 from grader.checks import checks_of
 from grader.exercises import EXERCISES
@@ -236,6 +236,18 @@ def test_results_json_stays_small_whatever_the_runs_sent(tmp_path):
     assert all(t["output"] for t in doc["tests"])     # cut, never dropped
 
 
+def test_the_class_overview_links_folders_whose_names_are_not_utf8():
+    options = Options(devices=["cpu"], limits=Limits())
+    docs = [error_results(name=os.fsdecode(b"jos\xe9"), error="x", options=options,
+                          isolation=Isolation(True, "bubblewrap")),
+            error_results(name="ana maría", error="x", options=options,
+                          isolation=Isolation(True, "bubblewrap"))]
+    html = render_index(docs, [{"id": ex.id, "title": ex.id} for ex in EXERCISES])
+    assert 'href="jos%E9/report.html">jos\ufffd</a>' in html
+    assert 'href="ana%20mar%C3%ADa/report.html">ana maría</a>' in html
+    html.encode("utf-8")
+
+
 # -- submission folders -----------------------------------------------------------------------
 def test_a_file_name_that_is_not_utf8_is_read_as_windows_1252(tmp_path):
     sub = tmp_path / "sub"
@@ -300,13 +312,14 @@ def test_error_results_say_why_in_the_learners_language():
             set_language("en")
         assert doc["score"] == 0 and doc["max_score"] == 93
         assert doc["metadata"]["grader_error"] == "OverflowError: cannot convert"
-        assert doc["metadata"]["submission"] == "ana\ufffd"
+        assert doc["metadata"]["submission"] == "ana\udcff"     # the folder, as it is
+        assert "<h1>ana\ufffd</h1>" in html
         assert all(e["status"] == "error" for e in doc["exercises"])
         message = doc["exercises"][0]["problem"]["message"]
         assert words in message and "OverflowError: cannot convert" in message
         assert len(doc["tests"]) == 93 and all(t["status"] == "failed" for t in doc["tests"])
         assert words in html
-        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        html.encode("utf-8")
 
 
 # -- in the sandbox ----------------------------------------------------------------------------
@@ -357,7 +370,7 @@ _MEASURE = textwrap.dedent("""
     from grader.atomic import write_atomic, write_json
     from grader.grading import Options, grade
     from grader.limits import Limits
-    from grader.report import render_report
+    from grader.report import render_index, render_report
     from grader.sandbox import Zygote, detect_isolation
     sub, out = Path(sys.argv[1]), Path(sys.argv[2])
     isolation = detect_isolation(not detect_isolation().filesystem)
@@ -390,3 +403,37 @@ def test_huge_observations_keep_the_grader_small(tmp_path):
     assert rss < 1 * GiB, f"grader peak RSS {rss / GiB:.2f} GiB"
     assert size < 2_000_000, size
     assert (out / "report.html").stat().st_size < 2_000_000
+
+
+@pytest.mark.slow
+def test_a_class_run_survives_what_stopped_it_before(tmp_path):
+    """`grade class/` over an exception text with lone surrogates, forged
+    frames (size 1e999, invalid safetensors, a header nested 20,000 deep), a
+    helper file and a learner folder whose names are not UTF-8: exit 0,
+    results for everyone, each losing only what it broke; the same on a rerun."""
+    klass = tmp_path / "class"
+    klass.mkdir()
+    overlay(DATA / "hostile" / "surrogate_exception", klass)
+    overlay(DATA / "hostile" / "forged_frames", klass)
+    jose = os.path.join(os.fsencode(klass), b"jos\xe9")
+    shutil.copytree(SOLUTIONS, os.fsdecode(jose), ignore=shutil.ignore_patterns("__pycache__"))
+    with open(os.path.join(jose, b"notas_a\xf1o.py"), "wb") as fh:
+        fh.write(b"HIDDEN = 256\n")
+    blocks = os.path.join(jose, b"blocks.py")
+    with open(blocks, "rb") as fh:
+        source = fh.read()
+    with open(blocks, "wb") as fh:
+        fh.write("from notas_año import HIDDEN\n".encode() + source)
+    for run in range(2):
+        proc = subprocess.run([sys.executable, "-c", "from grader.cli import run; run()",
+                               str(klass), "--out", "reports", "--jobs", "2"], cwd=tmp_path,
+                              capture_output=True, timeout=600, check=False)
+        assert proc.returncode == 0, proc.stderr[-3000:].decode(errors="replace")
+        out = tmp_path / "reports"
+        docs = {name: read_json(out / name / "results.json")
+                for name in ("surrogate_exception", "forged_frames", "jos\udce9")}
+        assert failing(docs["jos\udce9"]) == set()
+        assert failing(docs["forged_frames"]) == {"mlp", "my_sequential", "fixed_hidden_mlp"}
+        assert failing(docs["surrogate_exception"]) == {"centered_layer", "my_linear"}
+        book = (out / "gradebook.csv").read_bytes().decode("utf-8").splitlines()
+        assert len(book) == 4, book
