@@ -33,8 +33,8 @@ from grader.feedback import MAX_MESSAGE
 from grader.grading import Options, grade_or_error, read_folder, submission_hash
 from grader.i18n import set_language
 from grader.limits import Limits
-from grader.observations import (MAX_FRAMES, MAX_STEPS, MAX_TENSORS, Observation, parse_run,
-                                 watchdog_location)
+from grader.observations import (MAX_FRAMES, MAX_RESULT_NODES, MAX_STEPS, MAX_TENSOR_BYTES,
+                                 MAX_TENSORS, Observation, parse_run, watchdog_location)
 from grader.report import render_index, render_report
 from grader.checking import CheckOutcome, DeviceOutcome
 from grader.checks import checks_of
@@ -122,6 +122,31 @@ def test_too_many_or_too_large_tensors_are_refused():
     assert parse(result(GOOD, st_save(big))).problem["kind"] == "result_limit"
     fine = {f"t{i}": torch.zeros(4) for i in range(40)}
     assert parse(result(GOOD, st_save(fine))).problem is None
+
+
+def _rss() -> int:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_eighteen_runs_at_every_cap_fit_in_the_grader():
+    """A submission's 18 runs, each sending all the caps allow (steps,
+    values, errors, tensors, output), held together until the checks: the
+    grader grows by well under 1 GiB."""
+    item = {"a": {}}
+    values = {"x": [item] * ((MAX_RESULT_NODES - 4000) // 3)}
+    errors = {f"e{i}": {"message": "m" * 2000, "frames": [{"code": "c" * 300}] * 12}
+              for i in range(100)}
+    doc = json.dumps({"values": values, "errors": errors}).encode()
+    tensors = st_save({f"t{i}": torch.zeros(MAX_TENSOR_BYTES // 4 // MAX_TENSORS - 64)
+                       for i in range(MAX_TENSORS - 1)})
+    steps = frame({"t": "step", "name": "s" * 200, "label": "l" * 300}) * MAX_STEPS
+    raw = steps + result(doc, tensors)
+    before = _rss()
+    kept = [parse_run("mlp", "cpu", {"exit_code": 0, "output": "o" * 10 ** 6}, raw)
+            for _ in range(18)]
+    grown = _rss() - before
+    assert all(o.problem is None and len(o.tensors) == MAX_TENSORS - 1 for o in kept)
+    assert grown < 600 * 1024 * 1024, grown / 2**20
 
 
 def test_frames_and_steps_are_capped():
