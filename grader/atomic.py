@@ -21,7 +21,8 @@ _MODE = 0o666 & ~_umask()
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode() if isinstance(data, str) else data
+    # a lone surrogate (from a file name or a message) cannot be UTF-8: "?"
+    raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, _MODE)
@@ -39,7 +40,9 @@ def write_atomic(path: Path, data: str | bytes) -> None:
 
 
 def write_json(path: Path, doc: dict) -> None:
-    write_atomic(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    # a lone surrogate is written as the JSON escape \udcff, which reads back as itself
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    write_atomic(path, text.encode("utf-8", "backslashreplace"))
 
 
 def read_json(path: Path) -> dict | None:

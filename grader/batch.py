@@ -26,12 +26,14 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Callable
 
+import torch
+
 from . import __version__
 from .atomic import read_json, write_atomic, write_json
-from .failure import grader_error_results
-from .grading import Options, grade, read_submission, submission_hash
+from .grading import Options, grade_or_error, read_submission, submission_hash
 from .i18n import set_language
 from .parent_death import die_with_parent
+from .results import error_results
 from .sandbox import Isolation, Zygote
 
 GRACE = 1.0          # seconds the first Ctrl-C waits for submissions about to finish
@@ -77,8 +79,9 @@ def _checks_fingerprint() -> str:
 
 def is_current(out_dir: Path, key: str) -> bool:
     doc = read_json(out_dir / "results.json")
-    return bool(doc) and doc.get("metadata", {}).get("cache_key") == key and \
-        (out_dir / "report.html").is_file()
+    meta = doc.get("metadata") if doc else None
+    return isinstance(meta, dict) and meta.get("cache_key") == key and \
+        not meta.get("grader_error") and (out_dir / "report.html").is_file()
 
 
 # -- worker side ------------------------------------------------------------------------
@@ -90,6 +93,10 @@ def _worker_main(conn: Connection, options: Options, isolation: Isolation) -> No
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    # OpenMP's thread pool does not survive fork: a parent that ran a parallel torch
+    # operation would leave this process hanging in its first one (the checks are
+    # small tensors; one thread is what they need)
+    torch.set_num_threads(1)
     set_language(options.language)
     zygote: Zygote | None = None
     try:
@@ -105,9 +112,10 @@ def _worker_main(conn: Connection, options: Options, isolation: Isolation) -> No
                 if zygote is None:
                     zygote = Zygote(options.limits, isolation)
                     zygote.start()
-                doc = grade(job.folder, zygote, options, isolation)
+                doc = grade_or_error(job.folder, zygote, options, isolation)
                 doc["metadata"]["submission"] = job.name
-                doc["metadata"]["cache_key"] = key
+                if not doc["metadata"].get("grader_error"):   # never cached: regraded
+                    doc["metadata"]["cache_key"] = key
                 if job.notices:
                     doc["metadata"]["notices"] = list(job.notices)
                 conn.send(("done", doc))
@@ -291,7 +299,8 @@ def _dispatch(pool: list[_Worker], todo: list[tuple[Job, str]], ctx, options: Op
             if kind == "done":
                 finish(job, payload)
             else:
-                finish(job, grader_error_results(job.name, payload, options, isolation))
+                finish(job, error_results(name=job.name, error=payload, options=options,
+                                          isolation=isolation))
             if not w.proc.is_alive() and not signals.stopping:
                 w.kill()
                 pool[i] = _Worker(ctx, options, isolation)
@@ -308,8 +317,7 @@ def save(target: Path, doc: dict, render: Callable[[dict], str], options: Option
         write_json(target / "results.json", doc)
         return doc
     except Exception as exc:  # noqa: BLE001 - this submission only
-        doc = grader_error_results(job.name, f"{type(exc).__name__}: {exc}"[:500], options,
-                                   isolation)
+        doc = error_results(name=job.name, error=exc, options=options, isolation=isolation)
         write_atomic(target / "report.html", render(doc))
         write_json(target / "results.json", doc)
         return doc

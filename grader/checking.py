@@ -12,9 +12,10 @@ import pytest
 from pytest_jsonreport.plugin import JSONReport
 
 from .checks import load_catalog
-from .feedback import CheckFailed
+from .feedback import MAX_MESSAGE, CheckFailed
 from .i18n import _
 from .observations import Observation
+from .untrusted import shorten
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
@@ -36,10 +37,13 @@ class CheckOutcome:
 
 
 class ObservationPlugin:
-    """Gives each check the observations of its exercise, one device at a time."""
+    """Gives each check the observations of its exercise, one device at a time,
+    and releases an exercise's values and tensors once its last check ran (the
+    results need only the steps, errors, problems and output)."""
 
     def __init__(self, observations: dict[str, dict[str, Observation]]) -> None:
         self.observations = observations
+        self.remaining: dict[str, int] = {}
 
     def pytest_generate_tests(self, metafunc) -> None:
         marker = metafunc.definition.get_closest_marker("grader_check")
@@ -52,6 +56,16 @@ class ObservationPlugin:
     def pytest_collection_modifyitems(self, items) -> None:
         items[:] = [i for i in items if i.get_closest_marker("grader_check") is not None
                     and "o" in getattr(i, "callspec", type("", (), {"params": {}})).params]
+        for item in items:
+            exercise = item.get_closest_marker("grader_check").kwargs["exercise"]
+            self.remaining[exercise] = self.remaining.get(exercise, 0) + 1
+
+    def pytest_runtest_teardown(self, item) -> None:
+        exercise = item.get_closest_marker("grader_check").kwargs["exercise"]
+        self.remaining[exercise] -= 1
+        if self.remaining[exercise] == 0:
+            for obs in self.observations.get(exercise, {}).values():
+                obs.values, obs.tensors = {}, {}
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -64,10 +78,10 @@ class ObservationPlugin:
         if call.excinfo is not None:
             exc = call.excinfo.value
             if isinstance(exc, CheckFailed):
-                message = str(exc)
+                message = shorten(str(exc), MAX_MESSAGE)
             else:
-                message = _("internal error of the grader's check: {error}").format(
-                    error=f"{type(exc).__name__}: {exc}")[:1000]
+                message = shorten(_("internal error of the grader's check: {error}").format(
+                    error=f"{type(exc).__name__}: {exc}"), 1000)
         item.user_properties.extend([("check", marker.kwargs["id"]), ("device", obs.device),
                                        ("message", message)])
 

@@ -29,6 +29,7 @@ from .i18n import LANGUAGES, _, set_language
 from .limits import Limits, parse_size
 from .report import render_index, render_report
 from .sandbox import detect_isolation
+from .untrusted import clean_text
 
 
 class ExitCode(enum.IntEnum):
@@ -86,7 +87,7 @@ def gradebook_csv(docs: list[dict]) -> str:
     writer.writerow(["submission", *[ex.id for ex in EXERCISES], "total", "max"])
     for doc in docs:
         by_id = {e["id"]: e["score"] for e in doc.get("exercises", [])}
-        writer.writerow([_csv_cell(doc["metadata"]["submission"]),
+        writer.writerow([_csv_cell(clean_text(doc["metadata"]["submission"])),
                          *[f"{by_id.get(ex.id, 0):g}" for ex in EXERCISES],
                          f"{doc['score']:g}", f"{doc['max_score']:g}"])
     return buf.getvalue()
@@ -96,7 +97,8 @@ def _summary_table(docs: list[dict]) -> Table:
     if len(docs) == 1:
         doc = docs[0]
         table = Table(title=escape(_("{name}: {score:g} / {max:g} points").format(
-            name=doc["metadata"]["submission"], score=doc["score"], max=doc["max_score"])))
+            name=clean_text(doc["metadata"]["submission"]), score=doc["score"],
+            max=doc["max_score"])))
         table.add_column(_("Exercise"))
         table.add_column(_("Score"), justify="right")
         table.add_column(_("Status"))
@@ -111,7 +113,7 @@ def _summary_table(docs: list[dict]) -> Table:
     table.add_column(_("Exercises passed"), justify="right")
     for doc in docs:
         passed = sum(1 for e in doc["exercises"] if e["status"] == "passed")
-        table.add_row(Text(doc["metadata"]["submission"]),
+        table.add_row(Text(clean_text(doc["metadata"]["submission"])),
                       f"{doc['score']:g} / {doc['max_score']:g}",
                       f"{passed} / {len(doc['exercises'])}")
     return table
@@ -242,7 +244,7 @@ def _print_notes(docs: list[dict]) -> None:
             notes.append(_("the grader failed on this submission ({why}); run the command "
                            "again to regrade it").format(why=meta["grader_error"]))
         for note in notes:
-            click.echo(f"{meta['submission']}: {note}")
+            click.echo(clean_text(f"{meta['submission']}: {note}"))
 
 
 def run() -> None:  # pragma: no cover - console-script shim

@@ -14,6 +14,9 @@ from .i18n import _
 from .limits import Limits
 from .observations import Observation
 from .problems import describe_error, describe_problem
+from .untrusted import shorten
+
+MAX_MESSAGE = 2000     # characters of a failure message (it may quote learner values)
 
 
 class CheckFailed(AssertionError):
@@ -27,7 +30,7 @@ class Context:
 
 
 def fail(message: str) -> None:
-    raise CheckFailed(message)
+    raise CheckFailed(shorten(message, MAX_MESSAGE))
 
 
 def label_of(o: Observation, step: str) -> str:

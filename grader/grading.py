@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -10,20 +11,22 @@ from pathlib import Path
 
 import torch
 
-from . import __version__
+from . import __version__, untrusted
 from .checking import run_checks
 from .exercises import EXERCISES, FILES, Exercise, encode_inputs
 from .checks.common import inputs as exercise_inputs
 from .feedback import Context
 from .i18n import _
-from .limits import Limits
+from .limits import Limits, human_size
 from .observations import Observation, parse_run
-from .results import build_results
+from .results import build_results, error_results
 from .sandbox import Isolation, Zygote
 from .steps import translate
 
 MAX_FILES = 200
 MAX_BYTES = 20 * 1024 * 1024
+MAX_DEPTH = 32              # folder levels read below the submission folder
+MAX_ENTRIES = 20_000        # directory entries looked at, in all
 SKIP_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints", ".venv", "venv"}
 
 
@@ -38,24 +41,101 @@ class Options:
     language: str = "en"
 
 
+@dataclass
+class Submission:
+    """The files of a submission folder and what reading them left out or changed."""
+
+    files: dict[str, bytes]
+    notes: list[str] = field(default_factory=list)     # learner-facing, translated
+
+
 def read_submission(folder: Path) -> dict[str, bytes]:
     """Regular files of the folder (no links), capped in number and size."""
-    files: dict[str, bytes] = {}
+    return read_folder(folder).files
+
+
+def read_folder(folder: Path) -> Submission:
+    """Regular files of the folder (no links), capped in number, size and depth.
+
+    Never fails on what the folder holds: a file that cannot be read, a name
+    that is not UTF-8 (read as Windows-1252: ``notas_a\\xf1o.py`` is graded
+    as ``notas_año.py``), a tree too deep or too large are left out or
+    renamed, each with a note."""
+    sub = Submission({})
+    found = _walk(os.fsencode(folder), sub.notes)
     total = 0
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts):
+    by_name: dict[str, bytes] = {}
+    for parts in sorted(found, key=_name_order):
+        raw = b"/".join(parts)
+        shown = untrusted.shown_name(raw)
+        name = "/".join(untrusted.file_name(p) for p in parts)
+        if name in by_name:
+            sub.notes.append(_("{name}: left out: read as Windows-1252, its name is that of "
+                               "another file").format(name=shown))
             continue
-        if path.is_symlink() or not path.is_file():
-            continue
-        if len(files) >= MAX_FILES:
+        if len(sub.files) >= MAX_FILES:
+            sub.notes.append(_("only the first {count} files were graded").format(
+                count=MAX_FILES))
             break
-        size = path.stat().st_size
-        if total + size > MAX_BYTES:
+        try:
+            with open(os.path.join(os.fsencode(folder), raw), "rb") as fh:
+                data = fh.read(MAX_BYTES - total + 1)
+        except OSError as exc:
+            sub.notes.append(_("{name}: left out: it could not be read ({error})").format(
+                name=shown, error=untrusted.clean_text(exc.strerror or str(exc))))
             continue
-        files[rel.as_posix()] = path.read_bytes()
-        total += size
-    return files
+        if total + len(data) > MAX_BYTES:
+            sub.notes.append(_("{name}: left out: the files of a submission may hold {size} "
+                               "in all").format(name=shown, size=human_size(MAX_BYTES)))
+            continue
+        if name != shown:
+            sub.notes.append(_("{name}: the file name is not UTF-8 (a zip made on Windows?); "
+                               "it was graded as {new}").format(name=shown, new=name))
+        by_name[name] = raw
+        sub.files[name] = data
+        total += len(data)
+    return sub
+
+
+def _name_order(parts: tuple[bytes, ...]) -> tuple:
+    """Name order; of two names that read the same, the UTF-8 one first."""
+    names = [untrusted.file_name(p) for p in parts]
+    return names, [untrusted.shown_name(p) != n for p, n in zip(parts, names)]
+
+
+def _walk(top: bytes, notes: list[str]) -> list[tuple[bytes, ...]]:
+    """Relative paths (as parts) of the regular files under ``top``, without
+    recursion, skipping links, hidden and tool folders."""
+    found: list[tuple[bytes, ...]] = []
+    todo: list[tuple[bytes, ...]] = [()]
+    seen = 0
+    while todo:
+        parts = todo.pop()
+        try:
+            with os.scandir(os.path.join(top, *parts)) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            if seen > MAX_ENTRIES:
+                notes.append(_("the folder holds too many files; only part of it was "
+                               "read"))
+                return found
+            name = entry.name
+            if name.startswith(b".") or os.fsdecode(name) in SKIP_DIRS:
+                continue
+            try:
+                if entry.is_symlink():
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    if len(parts) + 1 < MAX_DEPTH:
+                        todo.append((*parts, name))
+                elif entry.is_file(follow_symlinks=False):
+                    found.append((*parts, name))
+            except OSError:
+                continue
+    return found
 
 
 def missing_file_clues(name: str, files: dict[str, bytes]) -> dict:
@@ -69,7 +149,8 @@ def missing_file_clues(name: str, files: dict[str, bytes]) -> dict:
 def submission_hash(files: dict[str, bytes]) -> str:
     h = hashlib.sha256()
     for name in sorted(files):
-        h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+        h.update(name.encode("utf-8", "surrogateescape") + b"\0"
+                 + hashlib.sha256(files[name]).digest())
     return h.hexdigest()
 
 
@@ -193,16 +274,47 @@ def collect(zygote: Zygote, files: dict[str, bytes], devices: list[str]) -> \
 def grade(folder: Path, zygote: Zygote, options: Options, isolation: Isolation) -> dict:
     """Grade one submission folder; returns the results.json document."""
     started = time.monotonic()
-    files = read_submission(folder)
+    sub = read_folder(folder)
+    files = sub.files
     Context.limits = options.limits
     observations = collect(zygote, files, options.devices)
     outcomes = run_checks(observations)
     return build_results(
         name=folder.name, observations=observations, outcomes=outcomes,
-        files=files, options=options, isolation=isolation,
-        execution_time=time.monotonic() - started,
-        metadata={"grader_version": __version__, "torch_version": torch.__version__,
-                  "submission_hash": submission_hash(files)})
+        files=files, notes=sub.notes, options=options, isolation=isolation,
+        execution_time=time.monotonic() - started, metadata=_metadata(files))
 
 
-__all__ = ["FILES", "Options", "SubmissionError", "collect", "grade", "read_submission"]
+def grade_or_error(folder: Path, zygote: Zygote, options: Options,
+                   isolation: Isolation) -> dict:
+    """``grade``, except that whatever goes wrong while grading this one
+    submission gives its error outcome (every exercise an error, 0 points, one
+    line of why; ``metadata.grader_error`` set) instead of an exception.  The
+    zygote is then restarted: its state is unknown.  Only ``KeyboardInterrupt``
+    and the like get through."""
+    started = time.monotonic()
+    try:
+        return grade(folder, zygote, options, isolation)
+    except Exception as exc:  # noqa: BLE001 - one submission never stops the others
+        error = exc
+    try:
+        zygote.restart()
+    except Exception:  # noqa: BLE001 - the next grading will fail (and say so) in turn
+        pass
+    try:
+        sub = read_folder(folder)
+    except Exception:  # noqa: BLE001
+        sub = Submission({})
+    return error_results(name=folder.name, error=error, options=options, isolation=isolation,
+                         files=sub.files, notes=sub.notes,
+                         execution_time=time.monotonic() - started,
+                         metadata=_metadata(sub.files))
+
+
+def _metadata(files: dict[str, bytes]) -> dict:
+    return {"grader_version": __version__, "torch_version": torch.__version__,
+            "submission_hash": submission_hash(files)}
+
+
+__all__ = ["FILES", "Options", "Submission", "SubmissionError", "collect", "grade",
+           "grade_or_error", "read_folder", "read_submission"]

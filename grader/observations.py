@@ -6,7 +6,7 @@ safetensors, parsed by the grader's own, unpatched libraries.
 
 from __future__ import annotations
 
-import json
+import math
 import re
 import signal
 from dataclasses import dataclass, field
@@ -16,8 +16,26 @@ from safetensors.torch import load as load_safetensors
 
 from .child import framing
 from .steps import translate
+from .untrusted import TooLarge, clean_text, load_json, shorten
 
 EXIT_MEMORY = 71  # grader/child/runner.py: memory ran out outside a learner step
+
+# Caps on what one run may send back, far above what real runs send (the
+# reference solutions: at most 31 frames, 97-byte headers, 9 KiB of JSON with
+# 621 values nested 13 deep, 29 tensors, 170 KiB of tensor data, 20 errors).
+# Each observation stays within a few tens of MiB however the run forges
+# its frames, so the 18 runs of a submission fit in the grader's memory.
+MAX_FRAMES = 2000
+MAX_HEADER = 64 * 1024
+MAX_STEPS = 500
+MAX_RESULT_JSON = 1024 * 1024
+MAX_RESULT_NODES = 50_000
+MAX_RESULT_DEPTH = 64
+MAX_ERRORS = 100
+MAX_TENSORS = 1000
+MAX_TENSOR_HEADER = 256 * 1024
+MAX_TENSOR_BYTES = 8 * 1024 * 1024
+MAX_OUTPUT = 32_000         # characters of printed output kept per run (results keep 20,000)
 
 
 @dataclass
@@ -48,32 +66,46 @@ def parse_run(exercise: str, device: str, reply: dict, raw: bytes, workdir_hint:
     if "sandbox_error" in reply or "sandbox_died" in reply:
         died = "sandbox_died" in reply
         obs.problem = {"kind": "sandbox_died" if died else "sandbox",
-                       "detail": str(reply.get("sandbox_died" if died else "sandbox_error"))[:500]}
+                       "detail": shorten(str(reply.get("sandbox_died" if died else
+                                                       "sandbox_error")), 500)}
         return obs
-    obs.output = str(reply.get("output", ""))
+    obs.output = clean_text(str(reply.get("output", ""))[:MAX_OUTPUT])
     obs.output_truncated = bool(reply.get("output_truncated"))
     obs.wall = _number(reply.get("wall"))
-    try:
-        frames = framing.split_frames(raw)
-    except framing.FrameError as exc:
-        frames = []
-        damaged = str(exc)
-    else:
-        damaged = ""
+    damaged = too_large = ""
     result = None
-    for header, payload in frames:
-        kind = header.get("t")
-        if kind == "step":
-            obs.steps.append((str(header.get("name", ""))[:200],
-                              translate(str(header.get("label", ""))[:300])))
-        elif kind == "result_header":
-            result = (header, payload)
+    frames = framing.iter_frames(memoryview(raw), MAX_HEADER)
+    try:
+        for count, (header, payload) in enumerate(frames, 1):
+            if count > MAX_FRAMES:
+                too_large = f"more than {MAX_FRAMES} frames"
+                break
+            kind = header.get("t")
+            if kind == "step":
+                step = (_text(header.get("name"), 200),
+                        translate(_text(header.get("label"), 300)))
+                if len(obs.steps) < MAX_STEPS:
+                    obs.steps.append(step)
+                else:       # keep the first steps and the last one (where the run was)
+                    obs.steps[-1] = step
+            elif kind == "result_header":
+                result = (header, payload)
+    except framing.FrameError as exc:
+        damaged = shorten(str(exc), 300)
+    if damaged or too_large:
+        result = None
     if result is not None:
         try:
             _load_result(obs, *result)
-        except (ValueError, TypeError, KeyError, RuntimeError) as exc:
-            damaged = f"unreadable observations: {exc}"[:300]
+        except TooLarge as exc:
+            too_large = str(exc)
             result = None
+        except Exception as exc:  # noqa: BLE001 - a forged payload may raise anything
+            # (safetensors' SafetensorError is no ValueError)
+            damaged = shorten(f"unreadable observations: {type(exc).__name__}: {exc}", 300)
+            result = None
+        if result is None:
+            obs.values, obs.errors, obs.tensors = {}, {}, {}
     last = obs.steps[-1] if obs.steps else ("", "")
     stopped = reply.get("stopped")
     sig = reply.get("signal")
@@ -88,6 +120,8 @@ def parse_run(exercise: str, device: str, reply: dict, raw: bytes, workdir_hint:
         obs.problem = {"kind": "timeout", **where}
     elif stopped in ("output_limit", "process_limit", "result_limit"):
         obs.problem = {"kind": stopped, **where}
+    elif too_large:
+        obs.problem = {"kind": "result_limit", "detail": shorten(too_large, 300), **where}
     elif result is None and sig is not None:
         if sig == signal.SIGXCPU or (sig == signal.SIGKILL and isinstance(cpu_limit, (int, float))
                                      and cpu >= cpu_limit - 0.05):
@@ -104,61 +138,102 @@ def parse_run(exercise: str, device: str, reply: dict, raw: bytes, workdir_hint:
         obs.problem = {"kind": "memory", **where}
     elif result is None:
         obs.problem = {"kind": "exit" if not damaged else "protocol",
-                       "exit_code": reply.get("exit_code"), "detail": damaged, **where}
+                       "exit_code": _small_int(reply.get("exit_code")), "detail": damaged, **where}
     elif isinstance(reply.get("leftover"), int) and reply["leftover"] > 0:
         obs.problem = {"kind": "leftover_processes", "count": int(reply["leftover"]), **where}
     return obs
 
 
 def _number(value, default: float = 0.0) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
-        else default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return default
+    try:
+        number = float(value)
+    except OverflowError:
+        return default
+    return number if math.isfinite(number) else default
+
+
+def _text(value, limit: int, default: str = "") -> str:
+    """A string field of untrusted data: other types give ``default``."""
+    return shorten(value, limit) if isinstance(value, str) else default
+
+
+def _small_int(value) -> int | None:
+    """A line number, exit code...: a modest non-negative int, or None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) \
+        and 0 <= value < 10**9 else None
 
 
 def _clean_location(loc) -> dict | None:
-    if not isinstance(loc, dict) or not isinstance(loc.get("line"), int):
+    if not isinstance(loc, dict) or _small_int(loc.get("line")) is None:
         return None
-    return {"file": str(loc.get("file", ""))[:200], "line": loc["line"],
-            "function": str(loc.get("function", ""))[:200]}
+    return {"file": _text(loc.get("file"), 200), "line": loc["line"],
+            "function": _text(loc.get("function"), 200)}
 
 
-def _load_result(obs: Observation, header: dict, payload: bytes) -> None:
-    size = int(header.get("size", -1))
-    if size < 0 or size > len(payload):
+def _load_result(obs: Observation, header: dict, payload: memoryview) -> None:
+    size = header.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= len(payload):
         raise ValueError("bad result size")
-    doc = json.loads(payload[:size])
+    doc = load_json(payload[:size], max_bytes=MAX_RESULT_JSON, max_nodes=MAX_RESULT_NODES,
+                    max_depth=MAX_RESULT_DEPTH)
     if not isinstance(doc, dict):
         raise ValueError("result is not an object")
     values, errors = doc.get("values", {}), doc.get("errors", {})
     if not isinstance(values, dict) or not isinstance(errors, dict):
         raise ValueError("values/errors are not objects")
+    if len(errors) > MAX_ERRORS:
+        raise TooLarge(f"{len(errors)} errors (at most {MAX_ERRORS})")
     obs.values = values
-    obs.errors = {str(k): _clean_error(v) for k, v in errors.items()}
-    rest = payload[size:]
-    obs.tensors = load_safetensors(rest) if rest else {}
+    obs.errors = {shorten(str(k), 200): _clean_error(v) for k, v in errors.items()}
+    obs.tensors = load_tensors(payload[size:])
+
+
+def load_tensors(raw: bytes | memoryview) -> dict[str, torch.Tensor]:
+    """safetensors bytes -> tensors, within the caps (count and bytes)."""
+    if not raw:
+        return {}
+    if len(raw) < 8:
+        raise ValueError("truncated tensors")
+    n = int.from_bytes(raw[:8], "little")
+    if n > MAX_TENSOR_HEADER:
+        raise TooLarge(f"a {n}-byte tensor header (at most {MAX_TENSOR_HEADER})")
+    if len(raw) - 8 - n > MAX_TENSOR_BYTES:
+        raise TooLarge(f"{len(raw) - 8 - n} bytes of tensors (at most {MAX_TENSOR_BYTES})")
+    header = load_json(raw[8:8 + n], max_bytes=MAX_TENSOR_HEADER,
+                       max_nodes=16 * MAX_TENSORS + 64, max_depth=4)
+    if not isinstance(header, dict):
+        raise ValueError("the tensor header is not an object")
+    count = len(header) - ("__metadata__" in header)
+    if count > MAX_TENSORS:
+        raise TooLarge(f"{count} tensors (at most {MAX_TENSORS})")
+    return load_safetensors(bytes(raw))
 
 
 def _clean_error(err) -> dict:
     if not isinstance(err, dict):
-        return {"type": "Error", "message": str(err)[:500], "kind": "exception", "frames": []}
+        return {"type": "Error", "message": shorten(str(err), 500), "kind": "exception",
+                "frames": []}
     frames = []
     for fr in err.get("frames", [])[:12] if isinstance(err.get("frames"), list) else []:
         if isinstance(fr, dict):
-            frames.append({"file": str(fr.get("file", ""))[:200],
-                           "line": fr.get("line") if isinstance(fr.get("line"), int) else None,
-                           "function": str(fr.get("function", ""))[:200],
-                           "code": str(fr.get("code", ""))[:300]})
-    clean = {"type": str(err.get("type", "Error"))[:100],
-             "message": str(err.get("message", ""))[:2000],
-             "kind": str(err.get("kind", "exception"))[:40], "frames": frames}
-    for key in ("file", "line", "code"):
+            frames.append({"file": _text(fr.get("file"), 200), "line": _small_int(fr.get("line")),
+                           "function": _text(fr.get("function"), 200),
+                           "code": _text(fr.get("code"), 300)})
+    clean = {"type": _text(err.get("type"), 100, "Error"),
+             "message": shorten(str(err.get("message", "")), 2000),
+             "kind": _text(err.get("kind"), 40, "exception"), "frames": frames}
+    for key in ("file", "code"):
         if key in err:
-            clean[key] = err[key] if isinstance(err[key], int) else str(err[key])[:300]
+            clean[key] = shorten(str(err[key]), 300)
+    if "line" in err:
+        clean["line"] = _small_int(err["line"])
     return clean
 
 
 # -- where learner code was: faulthandler's dumps, read against the sources --------
-_TRACE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)')
+_TRACE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d{1,9}) in (?P<func>\S+)')
 _DEF = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?(?P<kind>def|class)[ \t]+(?P<name>\w+)")
 
 

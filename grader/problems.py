@@ -87,9 +87,6 @@ def describe_problem(problem: dict, limits: Limits) -> str:
     if kind == "sandbox":
         return _("the grader's sandbox failed while running this exercise; "
                  "please tell your instructor")
-    if kind == "grader_error":
-        return _("the grader failed while grading this submission (not your code's fault); "
-                 "it will be graded again on the next run")
     if kind == "missing_file":
         return _missing_file(problem)
     if kind == "skipped_after":

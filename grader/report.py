@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from babel.dates import format_datetime
 from babel.numbers import format_decimal, format_percent
@@ -20,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from .i18n import LANGUAGES, N_, language, translations
+from .untrusted import clean_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -136,6 +139,8 @@ def report_view(doc: dict) -> dict:
     exercises = [_exercise_view(ex, by_exercise.get(ex["id"], []))
                  for ex in doc.get("exercises", [])]
     meta = doc.get("metadata", {})
+    # the folder's name as text (one that is not UTF-8 holds lone surrogates)
+    meta = {**meta, "submission": clean_text(meta.get("submission", ""))}
     return {
         "doc": doc, "meta": meta, "exercises": exercises,
         "score": doc.get("score", 0), "max_score": doc.get("max_score", 0),
@@ -165,9 +170,12 @@ def index_view(docs: list[dict], exercises: list[dict]) -> dict:
                           "status": e["status"], "band": band(e["score"], e["max_score"])})
         name = doc.get("metadata", {}).get("submission", "")
         meta = doc.get("metadata", {})
-        rows.append({"name": name, "cells": cells, "score": doc.get("score", 0),
-                     "notes": list(meta.get("notices", [])),
+        rows.append({"name": name, "shown": clean_text(name),
+                     # the folder's own bytes (a name that is not UTF-8 too)
+                     "href": quote(os.fsencode(name)),
+                     "notes": [clean_text(str(n)) for n in meta.get("notices", [])],
                      "grader_error": bool(meta.get("grader_error")),
+                     "cells": cells, "score": doc.get("score", 0),
                      "max_score": doc.get("max_score", 0),
                      "band": band(doc.get("score", 0), doc.get("max_score", 0)),
                      "fraction": fraction(doc.get("score", 0), doc.get("max_score", 0)),

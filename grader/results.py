@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from .checking import CheckOutcome
 from .checks import checks_of
 from .exercises import EXERCISES
-from .feedback import Context
+from .feedback import MAX_MESSAGE, Context
 from .i18n import _, language
 from .limits import human_size
 from .observations import Observation
 from .problems import describe_error, describe_problem
+from .untrusted import clean_text, shorten
 
 MAX_OUTPUT = 20_000
+MAX_DOCUMENT = 1_500_000    # bytes of results.json: learner text is cut to fit
 # Steps where raising is the right behaviour (refusing a file that holds pickled
 # code): not shown as the learner's errors.
 EXPECTED_RAISES = {"load/evil"}
@@ -29,11 +32,13 @@ def _exercise_problem(per_device: dict[str, Observation]) -> dict | None:
                 if pre == "import":
                     label = f"import {label}"
                 return {"kind": err.get("kind", "exception"), "device": obs.device,
-                        "message": describe_error(err, label, Context.limits),
+                        "message": shorten(describe_error(err, label, Context.limits),
+                                           MAX_MESSAGE),
                         "error": err}
         if obs.problem is not None:
             return {"kind": obs.problem.get("kind"), "device": obs.device,
-                    "message": describe_problem(obs.problem, Context.limits), "error": None,
+                    "message": shorten(describe_problem(obs.problem, Context.limits),
+                                       MAX_MESSAGE), "error": None,
                     "detail": obs.problem.get("detail", "")}
     errors = [e for obs in per_device.values() for e in obs.errors.values()]
     if errors and all(e.get("kind") == "not_implemented" for e in errors):
@@ -70,7 +75,8 @@ def _status(score: float, max_score: float, problem: dict | None, outcomes) -> s
 
 def build_results(*, name: str, observations: dict[str, dict[str, Observation]],
                   outcomes: dict[str, CheckOutcome], files: dict[str, bytes], options,
-                  isolation, execution_time: float, metadata: dict) -> dict:
+                  isolation, execution_time: float, metadata: dict,
+                  notes: list[str] = ()) -> dict:
     tests = []
     exercises = []
     for ex in EXERCISES:
@@ -81,7 +87,7 @@ def build_results(*, name: str, observations: dict[str, dict[str, Observation]],
         for info in checks_of(ex.id):
             outcome = outcomes.get(info.id)
             passed = outcome is not None and outcome.passed
-            devices = {d: {"status": r.status, "message": r.message}
+            devices = {d: {"status": r.status, "message": shorten(r.message, MAX_MESSAGE)}
                        for d, r in (outcome.devices.items() if outcome else [])}
             if outcome is None:
                 devices = {"cpu": {"status": "failed", "message": _("the check did not run")}}
@@ -117,8 +123,89 @@ def build_results(*, name: str, observations: dict[str, dict[str, Observation]],
         })
     score = sum(e["score"] for e in exercises)
     max_score = sum(e["max_score"] for e in exercises)
-    limits = options.limits
     summary = _("{score:g} / {max:g} points").format(score=score, max=max_score)
+    return fit(_document(name=name, score=score, max_score=max_score, summary=summary,
+                         tests=tests, exercises=exercises, files=files, notes=notes,
+                         options=options, isolation=isolation, execution_time=execution_time,
+                         metadata=metadata))
+
+
+def document_size(doc: dict) -> int:
+    """Bytes of ``doc`` as results.json (grader/atomic.py writes it)."""
+    return len(json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8", "backslashreplace"))
+
+
+def fit(doc: dict, budget: int = MAX_DOCUMENT) -> dict:
+    """Cut learner text (printed output, then tracebacks, then check messages)
+    until results.json fits in ``budget`` bytes; a normal document is left as
+    it is."""
+    cuts = (
+        lambda: [ex.update(output=shorten(ex["output"], 2000)) for ex in doc["exercises"]],
+        lambda: [ex.update(errors=[dict(e, message=shorten(e.get("message", ""), 300),
+                                        frames=(e.get("frames") or [])[-2:])
+                                   for e in ex["errors"][:3]]) for ex in doc["exercises"]],
+        lambda: [_cut_messages(t, 300) for t in doc["tests"]],
+        lambda: [ex.update(output="", errors=[]) for ex in doc["exercises"]],
+        lambda: [_cut_messages(t, 80) for t in doc["tests"]],
+    )
+    for cut in cuts:
+        if document_size(doc) <= budget:
+            break
+        cut()
+    return doc
+
+
+def _cut_messages(test: dict, limit: int) -> None:
+    test["output"] = shorten(test["output"], limit)
+    for result in test["devices"].values():
+        result["message"] = shorten(result["message"], limit)
+
+
+def error_results(*, name: str, error: BaseException | str, options, isolation,
+                  files: dict[str, bytes] | None = None, notes: list[str] = (),
+                  execution_time: float = 0.0, metadata: dict | None = None) -> dict:
+    """The results of a submission the grader failed on: every exercise is an
+    error with one line of why, 0 points; ``metadata.grader_error`` holds
+    that line (in English, for the instructor's logs)."""
+    if isinstance(error, BaseException):
+        text = str(error).strip().splitlines()
+        error = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+    reason = shorten(str(error), 300)
+    message = _("the grader failed while grading this submission ({error}); nothing was "
+                "checked. Please tell your instructor.").format(error=reason)
+    problem = {"kind": "grader_error", "device": "cpu", "message": message, "error": None,
+               "detail": reason}
+    tests, exercises = [], []
+    for ex in EXERCISES:
+        ex_max = 0.0
+        for info in checks_of(ex.id):
+            ex_max += info.points
+            tests.append({
+                "name": f"{ex.id}: {_(info.title)}", "score": 0.0, "max_score": info.points,
+                "status": "failed", "output": message, "tags": [ex.id],
+                "visibility": "visible", "exercise": ex.id, "check": info.id,
+                "title": _(info.title), "hint": _(info.hint), "devices": {},
+            })
+        exercises.append({
+            "id": ex.id, "title": _(ex.title), "file": ex.file, "score": 0.0,
+            "max_score": ex_max, "status": "error", "problem": problem, "errors": [],
+            "output": "", "output_truncated": False, "devices": [], "wall_time": 0.0,
+        })
+    max_score = sum(e["max_score"] for e in exercises)
+    summary = _("{score:g} / {max:g} points").format(score=0, max=max_score) + "\n" + message
+    return _document(name=name, score=0.0, max_score=max_score, summary=summary, tests=tests,
+                     exercises=exercises, files=files or {}, notes=notes, options=options,
+                     isolation=isolation, execution_time=execution_time,
+                     metadata={**(metadata or {}), "grader_error": reason})
+
+
+def _document(*, name: str, score: float, max_score: float, summary: str, tests: list,
+              exercises: list, files: dict[str, bytes], notes: list[str], options, isolation,
+              execution_time: float, metadata: dict) -> dict:
+    limits = options.limits
+    notes = [shorten(n, 500) for n in notes][:50]
+    if notes:
+        summary += "\n" + "\n".join(notes)
     if not isolation.filesystem:
         summary += "\n" + _("File-system isolation was OFF for this run: {reason}").format(
             reason=isolation.describe())
@@ -131,7 +218,7 @@ def build_results(*, name: str, observations: dict[str, dict[str, Observation]],
         "exercises": exercises,
         "metadata": {
             **metadata,
-            "submission": name,
+            "submission": name,     # the folder's name (shown with grader.untrusted.clean_text)
             "language": language(),
             "graded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "devices": list(options.devices),
@@ -141,6 +228,7 @@ def build_results(*, name: str, observations: dict[str, dict[str, Observation]],
                        "file_size": human_size(limits.file_size)},
             "isolation": {"filesystem": isolation.filesystem, "method": isolation.method,
                           "reason": isolation.describe()},
-            "files": sorted(files),
+            "files": sorted(clean_text(f) for f in files),
+            **({"notes": notes} if notes else {}),
         },
     }

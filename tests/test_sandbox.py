@@ -43,6 +43,7 @@ from grader.i18n import set_language
 from grader.limits import GiB, Limits, parse_size
 from grader.observations import qualified_name, watchdog_location
 from grader.problems import describe_error, describe_problem
+from grader.report import render_report
 from grader.sandbox import Zygote, detect_isolation
 
 pytestmark = pytest.mark.slow
@@ -233,6 +234,9 @@ def test_hostile_submission_is_contained(sandbox, case, mode, tmp_path):
     markers = g.markers()
     doc, elapsed = g(sub, limits)
     assert_outcome(doc, exp)
+    # whatever text the submission produced, its results can be written as UTF-8
+    json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    render_report(doc).encode("utf-8")
     # bounded in time: every run ends at its limit (a hang costs one limit per run)
     hung = sum(1 for e in doc["exercises"] if e["status"] == "error")
     assert elapsed < 60 + hung * (limits.time + 5), elapsed
@@ -297,7 +301,6 @@ def test_snoop_finds_no_solution_check_or_other_submission(sandbox, tmp_path):
     assert any(err["message"].startswith("SNOOPED") for err in snoop["errors"]), \
         "the snoop did not run"
 
-    from grader.report import render_report
     texts = {"results.json": json.dumps(doc, ensure_ascii=False), "report.html": render_report(doc)}
     own = "\n".join(p.read_text() for p in sub.glob("*.py"))
     secrets = [canary[len("CANARY-NEIGHBOUR-"):],

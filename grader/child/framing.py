@@ -42,20 +42,29 @@ def _read_exact(fd: int, n: int) -> bytes:
     return b"".join(chunks)
 
 
+def _header(raw: bytes) -> dict:
+    try:
+        header = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise FrameError(f"frame header is not JSON: {type(exc).__name__}: {exc}"[:300]) from None
+    if not isinstance(header, dict):
+        raise FrameError("frame header is not an object")
+    return header
+
+
 def read_frame(fd: int, max_payload: int) -> tuple[dict, bytes]:
     head = _read_exact(fd, _HEAD.size)
     hlen, plen = _HEAD.unpack(head)
     if hlen > MAX_HEADER or plen > max_payload:
         raise FrameError(f"frame too large ({hlen} + {plen} bytes)")
-    header = json.loads(_read_exact(fd, hlen))
-    if not isinstance(header, dict):
-        raise FrameError("frame header is not an object")
+    header = _header(_read_exact(fd, hlen))
     return header, _read_exact(fd, plen)
 
 
-def split_frames(data: bytes, max_header: int = MAX_HEADER) -> list[tuple[dict, bytes]]:
-    """Parse a complete byte string of frames; raise FrameError on damage."""
-    frames = []
+def iter_frames(data: bytes | memoryview, max_header: int = MAX_HEADER):
+    """Parse a complete byte string of frames one at a time; raise FrameError
+    on damage (after the frames before it).  Payloads are slices of ``data``
+    (no copies, for a memoryview)."""
     pos = 0
     while pos < len(data):
         if len(data) - pos < _HEAD.size:
@@ -64,13 +73,12 @@ def split_frames(data: bytes, max_header: int = MAX_HEADER) -> list[tuple[dict, 
         pos += _HEAD.size
         if hlen > max_header or pos + hlen + plen > len(data):
             raise FrameError("truncated or oversized frame")
-        try:
-            header = json.loads(data[pos:pos + hlen])
-        except ValueError as exc:
-            raise FrameError(f"frame header is not JSON: {exc}") from None
-        if not isinstance(header, dict):
-            raise FrameError("frame header is not an object")
+        header = _header(bytes(data[pos:pos + hlen]))
         pos += hlen
-        frames.append((header, data[pos:pos + plen]))
+        yield header, data[pos:pos + plen]
         pos += plen
-    return frames
+
+
+def split_frames(data: bytes, max_header: int = MAX_HEADER) -> list[tuple[dict, bytes]]:
+    """Parse a complete byte string of frames; raise FrameError on damage."""
+    return list(iter_frames(data, max_header))
