@@ -135,3 +135,28 @@ def test_cuda_requested_without_cuda_is_the_graders_problem(grader, tmp_path):
     with pytest.raises(CudaUnusable, match="CUDA is not usable in the sandbox"):
         grade(SOLUTIONS, grader.zygote, Options(devices=["cpu", "cuda"], limits=Limits(20.0)),
               grader.isolation)
+
+
+def test_gpu_binds_take_only_what_cuda_needs_and_the_sandbox_starts_with_them(monkeypatch,
+                                                                                 tmp_path):
+    """As on a host with a driver: device nodes, parts of /sys (never all of
+    it), LD_LIBRARY_PATH passed in; bubblewrap accepts them."""
+    from grader import gpu_sandbox, sandbox
+
+    libs = tmp_path / "driver-libs"
+    libs.mkdir()
+    monkeypatch.setattr(gpu_sandbox, "driver_present", lambda: True)
+    monkeypatch.setattr(gpu_sandbox, "ensure_uvm_device", lambda: True)
+    monkeypatch.setenv("LD_LIBRARY_PATH", f"{libs}:relative/ignored")
+    args = gpu_sandbox.bwrap_args()
+    binds = [(args[i + 1], args[i + 2]) for i, a in enumerate(args) if a == "--ro-bind"]
+    assert ("/sys", "/sys") not in binds
+    assert ("/sys/devices/system/cpu", "/sys/devices/system/cpu") in binds
+    assert all(src.startswith(("/sys/", "/dev/", str(libs), "/etc/nvidia")) for src, _ in binds)
+    assert (str(libs), str(libs)) in binds
+    assert sandbox._child_env("/work")["LD_LIBRARY_PATH"] == str(libs)
+    isolation = sandbox.detect_isolation()
+    if not isolation.filesystem:
+        pytest.skip(f"no bubblewrap here: {isolation.describe()}")
+    with sandbox.Zygote(Limits(time=20.0), isolation) as zyg:
+        assert zyg.info["op"] == "ready" and zyg.info["gpus"] == 0
