@@ -160,3 +160,14 @@ def test_gpu_binds_take_only_what_cuda_needs_and_the_sandbox_starts_with_them(mo
         pytest.skip(f"no bubblewrap here: {isolation.describe()}")
     with sandbox.Zygote(Limits(time=20.0), isolation) as zyg:
         assert zyg.info["op"] == "ready" and zyg.info["gpus"] == 0
+
+
+def test_gpu_check_says_no_cuda_here_in_one_json_object_with_its_own_exit_status():
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_check.py"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=180,
+                          check=False)
+    summary = json.loads(done.stdout)
+    assert done.returncode == 2 == summary["exit_code"], done.stderr.decode()[-2000:]
+    assert summary["status"] == "no_cuda"
+    assert summary["reason"].startswith("no CUDA device here: ")
+    assert {"torch", "driver", "device_nodes", "libcuda", "nvml_gpus"} <= set(summary["facts"])
