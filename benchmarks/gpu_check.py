@@ -322,6 +322,8 @@ def main() -> int:
     summary["facts"]["isolation"] = iso.method + (f" ({iso.describe()})" if iso.reason else "")
     timings: dict = {}
     bare_cuda_in_sandbox(check, iso)
+    why = gpu_sandbox.cuda_problem(Limits(), iso)
+    check.record("sandbox: the start-of-grading CUDA check passes", why is None, reason=why)
     timings.update(reference_run_by_run(check, iso))
     rlimits_only(check)
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp:

@@ -82,3 +82,22 @@ def env() -> dict[str, str]:
     if not driver_present() or not library_path():
         return {}
     return {"LD_LIBRARY_PATH": ":".join(library_path())}
+
+
+def cuda_problem(limits, isolation) -> str | None:
+    """Whether CUDA starts in a child of a fresh sandbox, as a CUDA run would
+    (no learner code): None if it does, else why not ("CUDA is not usable in
+    the sandbox: ...").  For a start-of-grading decision on a GPU host."""
+    from .observations import parse_run
+    from .sandbox import Zygote
+
+    request = {"probe": "verify_torch_file", "module": None, "device": "cuda", "seed": 0,
+               "params": {"files": []}, "exercise": "cuda_check"}
+    with Zygote(limits, isolation) as zygote:
+        reply, raw = zygote.run(request, b"")
+    obs = parse_run("cuda_check", "cuda", reply, raw)
+    if obs.problem is None:
+        return None
+    if obs.problem.get("kind") == "cuda_unavailable":
+        return str(obs.problem.get("detail"))
+    return f"CUDA is not usable in the sandbox: the check run failed ({obs.problem})"[:500]

@@ -171,3 +171,11 @@ def test_gpu_check_says_no_cuda_here_in_one_json_object_with_its_own_exit_status
     assert summary["status"] == "no_cuda"
     assert summary["reason"].startswith("no CUDA device here: ")
     assert {"torch", "driver", "device_nodes", "libcuda", "nvml_gpus"} <= set(summary["facts"])
+
+
+def test_start_of_grading_check_says_why_cuda_is_not_usable_in_the_sandbox():
+    from grader import gpu_sandbox
+    from grader.sandbox import detect_isolation
+
+    why = gpu_sandbox.cuda_problem(Limits(time=20.0), detect_isolation())
+    assert why is not None and why.startswith("CUDA is not usable in the sandbox: ")
