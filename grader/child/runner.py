@@ -350,7 +350,7 @@ def _child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int,
                                       file=WATCHDOG_FD)
     os.chdir(workdir)
     os.environ["TMPDIR"] = os.path.join(workdir, ".scratch")
-    device = req.get("device", "cpu")
+    device = str(req.get("device", "cpu"))
     # CUDA starts (or the GPU is hidden) before the limits: see accelerator.py
     no_cuda = accelerator.prepare(str(req.get("probe", "")), device, int(limits["memory"]))
     if no_cuda is not None:
