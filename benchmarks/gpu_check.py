@@ -154,6 +154,11 @@ def bare_cuda_in_sandbox(check: Check, iso: Isolation) -> None:
     check.record("sandbox: CUDA starts without limits", code == 0 and info.get("ok"), **info)
 
 
+def start_of_grading(check: Check, iso: Isolation) -> None:
+    why = gpu_sandbox.cuda_problem(Limits(), iso)
+    check.record("sandbox: the start-of-grading CUDA check passes", why is None, reason=why)
+
+
 def reference_run_by_run(check: Check, iso: Isolation) -> dict:
     """The reference on cpu+cuda in one warm sandbox, each run's wall time."""
     limits = Limits()
@@ -228,13 +233,18 @@ class GpuMemory(threading.Thread):
         self.peak_mib: int | None = None
         self.stop = threading.Event()
 
+    def sample(self) -> None:
+        if not self.smi:
+            return
+        code, out, _ = _run_cmd([self.smi, "--query-gpu=memory.used",
+                                 "--format=csv,noheader,nounits"], 10)
+        if code == 0:
+            used = sum(int(x) for x in out.split() if x.isdigit())
+            self.peak_mib = max(self.peak_mib or 0, used)
+
     def run(self) -> None:
         while self.smi and not self.stop.is_set():
-            code, out, _ = _run_cmd([self.smi, "--query-gpu=memory.used",
-                                     "--format=csv,noheader,nounits"], 10)
-            if code == 0:
-                used = sum(int(x) for x in out.split() if x.isdigit())
-                self.peak_mib = max(self.peak_mib or 0, used)
+            self.sample()
             self.stop.wait(0.25)
 
 
@@ -307,6 +317,15 @@ def class_on_cpu(check: Check, gpu_host: dict, cpu_host: dict, expected: dict) -
                  wrong=differ)
 
 
+def guarded(check: Check, name: str, fn, *args):
+    """``fn(*args)``; an exception is a failed check, not the end of the script."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001
+        check.record(name, False, error=f"{type(exc).__name__}: {exc}"[:1500])
+        return None
+
+
 # -- main -------------------------------------------------------------------------------
 def main() -> int:
     started = time.monotonic()
@@ -321,22 +340,26 @@ def main() -> int:
     iso = detect_isolation()
     summary["facts"]["isolation"] = iso.method + (f" ({iso.describe()})" if iso.reason else "")
     timings: dict = {}
-    bare_cuda_in_sandbox(check, iso)
-    why = gpu_sandbox.cuda_problem(Limits(), iso)
-    check.record("sandbox: the start-of-grading CUDA check passes", why is None, reason=why)
-    timings.update(reference_run_by_run(check, iso))
-    rlimits_only(check)
+    guarded(check, "sandbox: CUDA starts without limits", bare_cuda_in_sandbox, check, iso)
+    guarded(check, "sandbox: the start-of-grading CUDA check passes", start_of_grading,
+            check, iso)
+    timings.update(guarded(check, "reference solutions run by run", reference_run_by_run,
+                           check, iso) or {})
+    guarded(check, "sandbox: CUDA children (rlimits only)", rlimits_only, check)
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp:
         klass = Path(tmp) / "class"
         klass.mkdir()
         expected = build_class(klass)
         memory = GpuMemory()
+        memory.sample()
+        baseline = memory.peak_mib
         memory.start()
         on_gpu, wall = grade_class(check, klass, Path(tmp) / "out-gpu", "cuda")
         memory.stop.set()
         memory.join()
         timings["class"] = {"submissions": len(expected), "jobs": JOBS,
-                            "cpu+cuda_s": round(wall, 2), "peak_gpu_memory_mib": memory.peak_mib}
+                            "cpu+cuda_s": round(wall, 2), "gpu_memory_before_mib": baseline,
+                            "peak_gpu_memory_mib": memory.peak_mib}
         class_on_gpu(check, on_gpu, expected)
         on_cpu, wall = grade_class(check, klass, Path(tmp) / "out-cpu", "cpu")
         timings["class"]["cpu_s"] = round(wall, 2)
