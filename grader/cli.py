@@ -178,6 +178,20 @@ def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_
         err.print(_("[bold yellow]warning:[/] file-system isolation is OFF ({reason}); learner "
                     "code runs with resource limits only.").format(
                         reason=escape(isolation.describe())))
+    if "cuda" in devices:
+        # CUDA seen by the grader may still not start inside the sandbox (driver files,
+        # device nodes): decide once, before grading, rather than fail every learner
+        from .gpu_sandbox import cuda_problem
+
+        reason = cuda_problem(limits, isolation)
+        if reason and device == "cuda":
+            raise GradeUsageError(_("--device cuda: {reason}").format(reason=reason))
+        if reason:
+            err.print(_("[bold yellow]warning:[/] ") + escape(
+                _("CUDA is present but not usable in the sandbox ({reason}); grading on the "
+                  "CPU only").format(reason=reason)))
+            devices = ["cpu"]
+            options = Options(devices=devices, limits=limits, language=lang)
     _print_found(err, found, submissions)
     if not job_list:
         err.print(_("nothing to grade"))

@@ -34,6 +34,12 @@ class SubmissionError(Exception):
     """The submission folder cannot be graded at all (one-line reason)."""
 
 
+class CudaUnusable(RuntimeError):
+    """CUDA did not start in the sandbox: the grader's set-up is at fault, so
+    the submission is not graded (a grader error, never cached) rather than
+    failed on CUDA."""
+
+
 @dataclass
 class Options:
     devices: list[str]
@@ -249,6 +255,8 @@ def collect(zygote: Zygote, files: dict[str, bytes], devices: list[str]) -> \
                 per_device[device] = _copy_for(broken[ex.file], ex, device)
                 continue
             obs = _run(zygote, ex, device, stubs=stubs)
+            if obs.problem is not None and obs.problem.get("kind") == "cuda_unavailable":
+                raise CudaUnusable(obs.problem.get("detail", ""))
             for _attempt in range(len(FILES)):
                 # its import failed in another file of the submission: grade it
                 # again with that file replaced by a stand-in, as if it were fine

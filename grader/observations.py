@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load as load_safetensors
 
 from .child import framing
+from .child.accelerator import EXIT_NO_CUDA, NO_CUDA_PREFIX  # CUDA did not start in the sandbox
 from .steps import translate
 from .untrusted import TooLarge, clean_text, load_json, shorten
 
@@ -134,6 +135,10 @@ def parse_run(exercise: str, device: str, reply: dict, raw: bytes, workdir_hint:
             kind = "crash"
         obs.problem = {"kind": kind, "signal": int(sig), "signal_name": _signal_name(int(sig)),
                        **where}
+    elif result is None and reply.get("exit_code") == EXIT_NO_CUDA and not obs.steps \
+            and device.startswith("cuda"):
+        detail = obs.output.rpartition(NO_CUDA_PREFIX)[2].strip()
+        obs.problem = {"kind": "cuda_unavailable", "detail": (NO_CUDA_PREFIX + detail)[:500]}
     elif result is None and reply.get("exit_code") == EXIT_MEMORY:
         obs.problem = {"kind": "memory", **where}
     elif result is None:

@@ -87,6 +87,10 @@ def describe_problem(problem: dict, limits: Limits) -> str:
     if kind == "sandbox":
         return _("the grader's sandbox failed while running this exercise; "
                  "please tell your instructor")
+    if kind == "cuda_unavailable":
+        return _("the grader could not use the GPU in its sandbox, so this exercise could not "
+                 "be checked on CUDA (not your code's fault; please tell your instructor): "
+                 "{detail}").format(detail=problem.get("detail", ""))
     if kind == "missing_file":
         return _missing_file(problem)
     if kind == "skipped_after":

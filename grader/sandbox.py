@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 
+from . import gpu_sandbox
 from .child import framing
 from .i18n import N_, _
 from .limits import Limits
@@ -120,12 +120,7 @@ def bwrap_command(bwrap: str, limits: Limits) -> list[str]:
     for hidden in _masks(roots):
         cmd += ["--tmpfs", hidden, "--remount-ro", hidden]
     cmd += ["--ro-bind", str(CHILD_PACKAGE), f"{INNER_ROOT}/gchild"]
-    if torch.cuda.is_available():
-        for dev in sorted(Path("/dev").glob("nvidia*")):
-            cmd += ["--dev-bind", str(dev), str(dev)]
-        for extra in ("/usr/local/nvidia", "/usr/local/cuda", "/sys", "/etc/nvidia"):
-            if os.path.exists(extra):
-                cmd += ["--ro-bind", extra, extra]
+    cmd += gpu_sandbox.bwrap_args()  # device nodes, part of /sys, driver libraries
     cmd += ["--clearenv", "--chdir", INNER_WORK]
     for key, value in _child_env(INNER_WORK).items():
         cmd += ["--setenv", key, value]
@@ -156,6 +151,7 @@ def _child_env(home: str) -> dict[str, str]:
     for key in ("CUDA_VISIBLE_DEVICES", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if key in os.environ:
             env[key] = os.environ[key]
+    env.update(gpu_sandbox.env())
     return env
 
 

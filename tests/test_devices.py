@@ -8,7 +8,9 @@ from conftest import cases, expectation, overlay
 
 from grader.exercises import BY_ID
 
-DEVICE_BUGS = [c for c in cases("buggy") if "device bug" in expectation(c)["why"]]
+DEVICE_BUGS = [c for c in cases("buggy") if "device bug" in expectation(c)["why"]
+               and not expectation(c).get("cuda_fails")]
+GPU_ONLY_BUGS = [c for c in cases("buggy") if expectation(c).get("cuda_fails")]
 MODEL_EXERCISES_WITH_CUSTOM_FORWARD = {"mlp", "my_sequential", "fixed_hidden_mlp",
                                        "centered_layer", "my_linear"}
 
@@ -51,3 +53,15 @@ def test_correct_corpus_exercises_each_valid_device_idiom(idiom):
     """Each idiom appears in a forward of some alternative correct solution
     (graded with full marks by tests/test_corpus.py)."""
     assert any(idiom in f.read_text() for c in cases("correct") for f in c.glob("*.py")), idiom
+
+
+def test_gpu_only_device_bugs_are_listed_for_the_gpu_check():
+    """A device saved in __init__ and a module-level DEVICE are right on the CPU
+    by accident: tests/test_corpus.py proves they cost nothing here, and
+    benchmarks/gpu_check.py that CUDA catches them in their exercise only."""
+    names = {c.name for c in GPU_ONLY_BUGS}
+    assert {"mlp_device_saved_in_init", "my_linear_device_module_constant"} <= names
+    for case in GPU_ONLY_BUGS:
+        exp = expectation(case)
+        assert exp["fails"] == [] and "GPU-only device bug" in exp["why"]
+        assert all(BY_ID[ex].model for ex in exp["cuda_fails"])

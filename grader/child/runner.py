@@ -36,7 +36,7 @@ from safetensors import torch as _st_torch
 from safetensors.torch import load as _st_load
 from torch import nn
 
-from . import probes, recorder
+from . import accelerator, probes, recorder
 from .recorder import Recorder
 
 RESULT_FD = 3
@@ -131,6 +131,7 @@ class _GuardedStep:
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         _PRISTINE.restore()
+        _repin(_write_output)
         try:
             return self.inner.__exit__(exc_type, exc, tb)
         finally:
@@ -161,7 +162,12 @@ class GuardedRecorder(Recorder):
 
 def warm_up() -> None:
     """Import in the zygote what probes need, so children start fast and a
-    learner module named like a standard module cannot shadow it."""
+    learner module named like a standard module cannot shadow it.
+
+    Nothing here may initialise an accelerator (see ``accelerator``): no
+    backward pass (it starts autograd's per-device threads where a GPU is
+    visible) and no optimizer step with its accelerator health check (it asks
+    for the current CUDA stream)."""
     import copy, random, json, pickle, zipfile, tempfile, pathlib, math  # noqa: F401,E401
     import torch.nn.functional  # noqa: F401
     import torch.optim  # noqa: F401
@@ -169,11 +175,29 @@ def warm_up() -> None:
     for name in probes.MODULES:
         importlib.import_module(f"{probes.__name__}.{name}")
     net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.BatchNorm1d(4))
-    opt = torch.optim.SGD(net.parameters(), lr=0.1)  # the first optimizer imports a lot lazily
-    net(torch.randn(2, 4)).sum().backward()
-    opt.step()
-    torch.optim.Adam(net.parameters()).step()
+    net(torch.randn(2, 4)).sum()
+    for p in net.parameters():
+        p.grad = torch.zeros_like(p)    # as a backward pass would leave them
+    for opt in (torch.optim.SGD(net.parameters(), lr=0.1), torch.optim.Adam(net.parameters())):
+        # the first step imports a lot lazily (torch._dynamo...)
+        opt._accelerator_graph_capture_health_check = _no_health_check
+        opt.step()
+    accelerator.pin_precision()
     _snapshot()
+
+
+def _no_health_check() -> None:
+    """Stands in for the optimizer's CUDA-graph capture check in the warm-up."""
+
+
+def _write_output(data: bytes) -> None:
+    try:
+        os.write(OUTPUT_FD, data)
+    except OSError:
+        pass
+
+
+_repin = accelerator.repin_and_report  # bound before learner code runs
 
 
 def _vm_size() -> int:
@@ -326,6 +350,12 @@ def _child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int,
                                       file=WATCHDOG_FD)
     os.chdir(workdir)
     os.environ["TMPDIR"] = os.path.join(workdir, ".scratch")
+    device = str(req.get("device", "cpu"))
+    # CUDA starts (or the GPU is hidden) before the limits: see accelerator.py
+    no_cuda = accelerator.prepare(str(req.get("probe", "")), device, int(limits["memory"]))
+    if no_cuda is not None:
+        os.write(2, f"[grader] {accelerator.NO_CUDA_PREFIX}{no_cuda}\n".encode())
+        _exit(accelerator.EXIT_NO_CUDA)
     sys.path.insert(0, workdir)
     tensors = _st_load(inputs) if inputs else {}
     rec = GuardedRecorder(RESULT_FD, workdir)
@@ -334,7 +364,6 @@ def _child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int,
     torch.manual_seed(int(req.get("seed", 0)))
     probe = probes.get(req["probe"])
     params = dict(req.get("params", {}))
-    device = req.get("device", "cpu")
     module = None
     for name, message in dict(req.get("stubs") or {}).items():
         if name != req.get("module"):

@@ -40,7 +40,7 @@ import time
 
 import torch
 
-from . import framing, runner
+from . import accelerator, framing, runner
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -347,7 +347,7 @@ class Zygote:
     # -- main loop ------------------------------------------------------------
     def serve(self, fd_in: int, fd_out: int) -> None:
         framing.write_frame(fd_out, {"op": "ready", "pid": os.getpid(), "torch": torch.__version__,
-                                     "cuda": torch.cuda.is_available()})
+                                     "gpus": accelerator.nvml_device_count()})
         try:
             while True:
                 try:
@@ -583,6 +583,7 @@ def main() -> None:
     except RuntimeError:
         pass
     runner.warm_up()
+    accelerator.assert_untouched()  # children must be free to start CUDA themselves
     freeze_heap()  # the huge-page collapse waits for a second submission (serve)
     fd_in = os.dup(0)
     fd_out = os.dup(1)
