@@ -11,6 +11,7 @@ validated by the grader.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import select
 import shutil
@@ -91,33 +92,88 @@ def _masks(roots: list[str]) -> list[str]:
     return hidden
 
 
-def bwrap_command(bwrap: str, limits: Limits) -> list[str]:
+# Host uids for sandboxes started by root: 1879048192 (0x70000000) and up, a
+# range systemd documents as unused (it sits between the container ranges and
+# the foreign-uid range).  Each zygote gets its own (16 per grader process, by
+# process id), so RLIMIT_NPROC, which the kernel counts per host uid, counts
+# that sandbox alone.
+SANDBOX_UID_BASE = 0x70000000
+_zygotes_started = itertools.count()
+
+
+def sandbox_uid() -> int:
+    return SANDBOX_UID_BASE + ((os.getpid() & 0x3FFFFF) << 4) + (next(_zygotes_started) & 0xF)
+
+
+def bwrap_command(bwrap: str, limits: Limits, uid: int | None = None) -> list[str]:
+    """The bubblewrap command line that starts the zygote.
+
+    Run by an ordinary user, bubblewrap makes a user namespace in which the
+    sandbox is uid 1000 (that user outside).  Run by root, a user namespace
+    would map the sandbox to host uid 0, which the kernel trusts with global
+    settings (``/proc/sys``) and exempts from RLIMIT_NPROC: root makes the
+    other namespaces itself and the zygote, before it imports anything, gives
+    up root for ``uid`` (no groups, no capabilities, ``no_new_privs``; see
+    ``grader/child/privileges.py``)."""
     roots = _python_roots()
-    cmd = [bwrap, "--unshare-all", "--uid", "1000", "--gid", "1000", "--hostname", "sandbox",
-           "--die-with-parent", "--new-session", "--as-pid-1"]
-    if _supports_disable_userns(bwrap):
-        # no nested user namespace: learner code cannot regain capabilities in one
-        cmd += ["--unshare-user", "--disable-userns"]
+    as_root = os.geteuid() == 0
+    if as_root:
+        cmd = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+               "--unshare-cgroup-try"]
+    else:
+        cmd = [bwrap, "--unshare-all", "--uid", "1000", "--gid", "1000"]
+        if _supports_disable_userns(bwrap):
+            # no nested user namespace: learner code cannot regain capabilities in one
+            cmd += ["--unshare-user", "--disable-userns"]
+    cmd += ["--hostname", "sandbox", "--die-with-parent", "--new-session", "--as-pid-1"]
     cmd += ["--ro-bind", "/usr", "/usr"]
+    bound = ["/usr"]
     for link in ("lib", "lib64", "bin", "sbin"):
         target = f"/{link}"
         if os.path.islink(target):
             cmd += ["--symlink", os.readlink(target), target]
         elif os.path.isdir(target):
             cmd += ["--ro-bind", target, target]
+            bound.append(target)
     for extra in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
         if os.path.exists(extra):
             cmd += ["--ro-bind", extra, extra]
+    # /proc/sys and /proc/sysrq-trigger read-only (bubblewrap leaves them as
+    # they are when it runs as root)
+    cmd += ["--proc", "/proc"]
+    for covered in ("/proc/sys", "/proc/sysrq-trigger"):
+        if os.path.exists(covered):
+            cmd += ["--ro-bind", covered, covered]
+    cmd += ["--dev", "/dev"]
     # The scratch file systems first: a Python installation that lives under
-    # one of them (a virtual environment in /tmp) is bound on top of it.
-    cmd += ["--proc", "/proc", "--dev", "/dev"]
+    # one of them (a virtual environment in /tmp) is bound on top of it.  They
+    # belong to root when root starts the sandbox: sticky and open to all, so
+    # the sandbox uid can use them but not change their permissions.
     for top in SCRATCH:
-        cmd += ["--size", str(limits.tmpfs), "--tmpfs", top]
+        cmd += ["--perms", "1777", "--size", str(limits.tmpfs), "--tmpfs", top]
+    # a private POSIX message-queue file system: the zygote removes what a
+    # run left in it
+    cmd += ["--mqueue", "/dev/mqueue"]
+    made: set[str] = set()
     for root in roots:
-        if not root.startswith("/usr/"):
-            cmd += ["--ro-bind", root, root]
+        if root.startswith("/usr/"):
+            continue
+        # The folders leading to a bound root are made here, 0755: copied from
+        # the host they could be 0700 (/root/.pyenv), which the sandbox uid
+        # could not enter.
+        parts = root.strip("/").split("/")
+        for i in range(1, len(parts)):
+            parent = "/" + "/".join(parts[:i])
+            if parent in made or parent in SCRATCH or \
+                    any(parent == b or parent.startswith(b + "/") for b in bound):
+                continue
+            cmd += ["--perms", "0755", "--dir", parent]
+            made.add(parent)
+        cmd += ["--ro-bind", root, root]
+        bound.append(root)
     for hidden in _masks(roots):
         cmd += ["--tmpfs", hidden, "--remount-ro", hidden]
+    cmd += ["--perms", "0755", "--dir", "/opt", "--perms", "0755", "--dir", INNER_ROOT]
     cmd += ["--ro-bind", str(CHILD_PACKAGE), f"{INNER_ROOT}/gchild"]
     if torch.cuda.is_available():
         for dev in sorted(Path("/dev").glob("nvidia*")):
@@ -125,10 +181,14 @@ def bwrap_command(bwrap: str, limits: Limits) -> list[str]:
         for extra in ("/usr/local/nvidia", "/usr/local/cuda", "/sys", "/etc/nvidia"):
             if os.path.exists(extra):
                 cmd += ["--ro-bind", extra, extra]
+    # Everything but the scratch file systems read-only: /, /opt/grader (on
+    # sys.path), /etc, /root, /dev (its device nodes still work).
+    cmd += ["--remount-ro", "/", "--remount-ro", "/dev"]
     cmd += ["--clearenv", "--chdir", INNER_WORK]
     for key, value in _child_env(INNER_WORK).items():
         cmd += ["--setenv", key, value]
-    cmd += [sys.executable, "-E", "-s", "-c", _BOOT.format(root=INNER_ROOT),
+    boot_uid = (uid if uid is not None else sandbox_uid()) if as_root else None
+    cmd += [sys.executable, "-I", "-c", _boot(INNER_ROOT, boot_uid),
             "--workdir", INNER_WORK, "--pid-namespace"]
     for top in SCRATCH:
         cmd += ["--wipe", top]
@@ -138,8 +198,12 @@ def bwrap_command(bwrap: str, limits: Limits) -> list[str]:
     return cmd
 
 
-_BOOT = ("import sys; sys.argv[0] = 'zygote'; sys.path.insert(0, {root!r}); "
-         "from gchild import zygote; zygote.main()")
+def _boot(root: str, uid: int | None) -> str:
+    """The zygote's first lines.  ``-I``: no environment variables, no user
+    site-packages and no current folder on ``sys.path``."""
+    drop = f"from gchild import privileges; privileges.drop({uid}); " if uid is not None else ""
+    return (f"import sys; sys.argv[0] = 'zygote'; sys.path.insert(0, {root!r}); {drop}"
+            "from gchild import zygote; zygote.main()")
 
 
 def _child_env(home: str) -> dict[str, str]:
@@ -219,7 +283,7 @@ class Zygote:
             shutil.copytree(CHILD_PACKAGE, os.path.join(root, "gchild"),
                             ignore=shutil.ignore_patterns("__pycache__"))
             self._child_copy = root
-            cmd = [sys.executable, "-E", "-s", "-c", _BOOT.format(root=root),
+            cmd = [sys.executable, "-I", "-c", _boot(root, None),
                    "--workdir", self.scratch, "--wipe", self.scratch]
             env = _child_env(self.scratch)
             cwd = self.scratch

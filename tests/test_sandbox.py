@@ -244,6 +244,30 @@ def test_hostile_submission_is_contained(sandbox, case, mode, tmp_path):
         assert doc["metadata"]["isolation"]["filesystem"] is False
 
 
+def _host_ids(pid: int) -> tuple[list[int], list[int]]:
+    fields = dict(line.split(":", 1) for line in
+                  Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return [int(x) for x in fields["Uid"].split()], [int(x) for x in fields["Gid"].split()]
+
+
+def test_sandbox_processes_are_not_host_root(sandbox, tmp_path):
+    """Seen from the host, the zygote and the children it forks run as an
+    unprivileged uid, even when the grader is root (issue 10: a user namespace
+    made by root mapped the sandbox to host uid 0)."""
+    g = sandbox("bubblewrap")
+    case = DATA / "hostile" / "host_root_powers"
+    doc, _ = g(overlay(case, tmp_path), _limits(expectation(case)))
+    assert failing(doc) == set()
+    table = _proc_table()
+    inner = _descendants(g.zygote.proc.pid, table)
+    assert inner, "no process inside the sandbox"
+    for pid in inner:
+        uids, gids = _host_ids(pid)
+        assert 0 not in uids and 0 not in gids, (pid, table[pid], uids, gids)
+        if os.geteuid() == 0:
+            assert uids[0] == gids[0] >= 0x70000000, (pid, uids, gids)
+
+
 def test_the_catalogue_covers_the_issue():
     names = {c.name for c in HOSTILE}
     assert {"patch_torch_comparisons", "patch_pytest_json_reporting", "forged_results",

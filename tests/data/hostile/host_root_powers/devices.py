@@ -1,0 +1,95 @@
+"""Hostile: try_gpu looks for host-root powers and raises if it finds any;
+otherwise it is correct.  It never writes a kernel setting: it only opens one
+for writing (the UTS namespace's own host name, private to the sandbox) and
+closes it at once, and asks access() about a global one.
+
+* the outer uid: /proc/self/uid_map maps the sandbox uid to host uid 0;
+* /proc/sys writable: host uid 0 may write global sysctls with no capability;
+* RLIMIT_NPROC not enforced (the kernel ignores it for host uid 0): forking
+  beyond it works."""
+
+import os
+import resource
+
+import torch
+
+
+def _outer_uid() -> int:
+    uid = os.getuid()
+    for line in open("/proc/self/uid_map").read().splitlines():
+        inner, outer, count = (int(x) for x in line.split())
+        if inner <= uid < inner + count:
+            return outer + uid - inner
+    return -1
+
+
+def _sysctl_writable() -> list[str]:
+    found = []
+    try:
+        fd = os.open("/proc/sys/kernel/hostname", os.O_WRONLY)
+    except OSError:
+        pass
+    else:
+        os.close(fd)  # nothing written
+        found.append("/proc/sys/kernel/hostname opened for writing")
+    if os.access("/proc/sys/kernel/core_pattern", os.W_OK):
+        found.append("/proc/sys/kernel/core_pattern writable (access)")
+    if not os.statvfs("/proc/sys").f_flag & os.ST_RDONLY:
+        found.append("/proc/sys is not mounted read-only")
+    return found
+
+
+def _fork_beyond_nproc() -> str:
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NPROC)
+    if soft == resource.RLIM_INFINITY or soft > 4096:
+        return f"RLIMIT_NPROC is {soft}"
+    r, w = os.pipe()
+    kids, refused = [], False
+    try:
+        for _ in range(soft + 8):
+            try:
+                pid = os.fork()
+            except BlockingIOError:
+                refused = True
+                break
+            if pid == 0:
+                os.close(w)
+                os.read(r, 1)
+                os._exit(0)
+            kids.append(pid)
+    finally:
+        os.close(w)
+        os.close(r)
+        for pid in kids:
+            os.waitpid(pid, 0)
+    return "" if refused else f"forked {len(kids)} processes with RLIMIT_NPROC {soft}"
+
+
+def _check():
+    if getattr(_check, "done", False):
+        return
+    _check.done = True
+    found = []
+    outer = _outer_uid()
+    if outer == 0:
+        found.append("sandbox uid is host uid 0")
+    found += _sysctl_writable()
+    nproc = _fork_beyond_nproc()
+    if nproc:
+        found.append(nproc)
+    if found:
+        raise PermissionError("host-root powers: " + "; ".join(found))
+
+
+def try_gpu(i: int = 0) -> torch.device:
+    """ES: cuda:i si existe, si no cpu. / EN: cuda:i if it exists, else cpu."""
+    _check()
+    if torch.cuda.device_count() >= i + 1:
+        return torch.device(f"cuda:{i}")
+    return torch.device("cpu")
+
+
+def try_all_gpus() -> list[torch.device]:
+    """ES: Todas las GPU, o [cpu]. / EN: Every GPU, or [cpu]."""
+    devices = [torch.device(f"cuda:{i}") for i in range(torch.cuda.device_count())]
+    return devices or [torch.device("cpu")]
