@@ -42,6 +42,16 @@ class SandboxError(Exception):
     """The sandbox itself failed (not the learner code in it)."""
 
 
+class SandboxFailure(SandboxError):
+    """The sandbox broke while grading a submission, through no fault the
+    submission can be blamed for: the zygote could not clean up after a run
+    (a scratch folder it cannot empty, IPC objects it cannot remove), a run
+    changed the zygote itself, or the zygote died or stopped answering where
+    learner code cannot reach it (bubblewrap).  Nothing observed for this
+    submission may be kept as its verdict: grade it again.  The ``Zygote`` has
+    already been stopped; its next ``load_submission`` starts a fresh one."""
+
+
 @dataclass(frozen=True)
 class Isolation:
     filesystem: bool
@@ -338,12 +348,26 @@ class Zygote:
 
     # -- requests ---------------------------------------------------------------
     def load_submission(self, files: dict[str, bytes]) -> None:
+        """Hand a submission to the zygote (a fresh one if the last one was
+        stopped).  Raises ``SandboxFailure`` if the zygote fails meanwhile."""
+        if self.proc is None:
+            self.start()
         self._files = files
-        self._send({"op": "submission", "files": [[k, len(v)] for k, v in files.items()]},
-                   b"".join(files.values()))
-        header, _ = self._read(time.monotonic() + 60)
+        try:
+            self._send({"op": "submission",
+                        "files": [[k, len(v)] for k, v in files.items()]},
+                       b"".join(files.values()))
+            header, _ = self._read(time.monotonic() + 60)
+        except (SandboxError, OSError, EOFError, framing.FrameError) as exc:
+            self._fail(str(exc))
         if header.get("op") != "ok":
-            raise SandboxError(f"the sandbox refused the submission: {header}")
+            self._fail(f"the sandbox refused the submission: {str(header)[:2000]}")
+
+    def _fail(self, message: str):
+        """Stop the zygote and raise ``SandboxFailure``."""
+        self._files = {}
+        self.close()
+        raise SandboxFailure(message)
 
     def run(self, request: dict, inputs: bytes) -> tuple[dict, bytes]:
         """Run one probe; returns the zygote's reply and the child's raw frames.
@@ -351,15 +375,25 @@ class Zygote:
         The reply has the run's outcome, its captured ``output`` and
         ``watchdog`` text and, where the watchdog or a crash dump names a line
         of the submission, its ``location`` (file, line, qualified function
-        name).  If the zygote itself dies or stops answering, it is restarted
-        and the run is reported as a sandbox failure."""
+        name).  Without bubblewrap, if the zygote dies or stops answering
+        (learner code can kill it), it is restarted and the run is reported as
+        a sandbox failure of that exercise.  With bubblewrap, and whenever the
+        zygote reports that it could not clean up, ``SandboxFailure`` is raised
+        instead (see there)."""
         request = dict(request, op="run", limits=self.limits.for_child())
         deadline = time.monotonic() + self.limits.time + 30
         try:
             self._send(request, inputs)
             header, payload = self._read(deadline)
+            if header.get("op") == "failure":
+                self._fail(str(header.get("message", ""))[:2000])
             reply, raw = _split_reply(header, payload)
+        except SandboxFailure:
+            raise
         except (SandboxError, OSError, EOFError, framing.FrameError) as exc:
+            if self.isolation.filesystem:
+                # PID 1 of its own PID namespace: learner code cannot kill it
+                self._fail(str(exc))
             died = self.proc is not None and self.proc.poll() is not None
             files = self._files
             self.restart()
