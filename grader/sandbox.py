@@ -10,6 +10,7 @@ validated by the grader.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import itertools
 import os
@@ -266,6 +267,73 @@ def detect_isolation(disabled: bool = False) -> Isolation:
     return Isolation(True, "bubblewrap")
 
 
+PR_SET_CHILD_SUBREAPER = 36
+_started: set[int] = set()   # the zygote (or bwrap) processes this process started, alive
+
+
+def become_subreaper() -> None:
+    """Orphans among our descendants come to this process instead of the
+    host's init: without a PID namespace, what a killed zygote leaves is
+    found here (``kill_adopted``)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def kill_adopted() -> int:
+    """SIGKILL (and reap) the children of this process that it did not start:
+    as a child subreaper it adopts the orphans of a dead zygote.  Those are in
+    sessions of their own (the zygote and every run start one), which tells
+    them from this process's own subprocesses.  Returns how many."""
+    me, my_session, killed = os.getpid(), os.getsid(0), 0
+    for _round in range(1000):
+        found = []
+        for pid in _children(me):
+            if pid in _started:
+                continue
+            try:
+                if os.getsid(pid) == my_session:
+                    continue
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                continue
+            found.append(pid)
+        for pid in found:
+            try:
+                os.waitpid(pid, 0)  # its own children now come to us: next round
+            except ChildProcessError:
+                pass
+        if not found:
+            break
+        killed += len(found)
+    return killed
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return kids
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                kids += [int(k) for k in fh.read().split()]
+        except OSError:
+            continue
+    if not kids and not os.path.exists(f"/proc/{pid}/task/{tids[0]}/children"):
+        for entry in os.listdir("/proc"):  # no CONFIG_PROC_CHILDREN: scan
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    stat = fh.read()
+            except OSError:
+                continue
+            if int(stat[stat.rfind(b")") + 2:].split()[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
 class Zygote:
     """One sandboxed, pre-imported process that forks a child per run."""
 
@@ -297,9 +365,12 @@ class Zygote:
                    "--workdir", self.scratch, "--wipe", self.scratch]
             env = _child_env(self.scratch)
             cwd = self.scratch
+        if not self.isolation.filesystem:
+            become_subreaper()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.stderr, env=env, cwd=cwd,
                                      start_new_session=True)
+        _started.add(self.proc.pid)
         header, _ = self._read(time.monotonic() + START_TIMEOUT)
         if header.get("op") != "ready":
             raise SandboxError(f"unexpected greeting from the sandbox: {header}")
@@ -316,6 +387,7 @@ class Zygote:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait()
+            _started.discard(self.proc.pid)
             for pipe in (self.proc.stdin, self.proc.stdout):
                 try:
                     pipe.close()
@@ -325,8 +397,10 @@ class Zygote:
         if not self.isolation.filesystem:
             # Without a PID namespace, processes of the submission outlive a
             # zygote that was killed (by them, or with the grader): find them by
-            # the paths that only this zygote's processes carry.
+            # the paths that only this zygote's processes carry, and (as this
+            # process is a child subreaper) as the orphans that came to it.
             kill_strays([p for p in (self.scratch, self._child_copy) if p])
+            kill_adopted()
         for path in (self.scratch, self._child_copy):
             if path:
                 shutil.rmtree(path, ignore_errors=True)

@@ -271,7 +271,7 @@ def test_sandbox_processes_are_not_host_root(sandbox, tmp_path):
 def test_the_catalogue_covers_the_issue():
     names = {c.name for c in HOSTILE}
     assert {"host_root_powers", "class_run_residue", "class_run_witness",
-            "tamper_with_the_sandbox"} <= names
+            "tamper_with_the_sandbox", "escape_then_kill_the_zygote"} <= names
     assert {"patch_torch_comparisons", "patch_pytest_json_reporting", "forged_results",
             "sys_exit_at_import", "os_exit_in_forward", "segfault_in_forward",
             "infinite_loop_at_import", "infinite_loop_ignoring_signals", "non_daemon_thread",
@@ -547,6 +547,28 @@ def test_no_isolation_cli_says_so_and_still_contains_processes(tmp_path):
     sleepers = [p for p, (_pp, state, _cmd) in _proc_table().items()
                 if state not in "ZX" and _comm(p) == "hostile-sleeper" and not _scratch_alive(p)]
     assert sleepers == [], "sleepers of a finished grading are still alive"
+
+
+def _escaped_sleepers() -> list[int]:
+    return [p for p, (_pp, state, cmd) in _proc_table().items()
+            if state not in "ZX" and cmd.strip() == "sleep 987654.321"]
+
+
+def test_no_isolation_an_escaped_process_does_not_outlive_the_grading(sandbox, tmp_path):
+    """--no-isolation (issue 10): a process with nothing of the grader's about
+    it (double fork, new session, empty environment, exec sleep) survives a
+    zygote the submission kills unless the grader, a child subreaper, kills
+    the orphans that come to it."""
+    g = sandbox("rlimits")
+    case = DATA / "hostile" / "escape_then_kill_the_zygote"
+    try:
+        doc, _ = g(overlay(case, tmp_path), _limits(expectation(case)))
+        assert_outcome(doc, expectation(case))
+        time.sleep(0.5)
+        assert _escaped_sleepers() == [], "the escaped sleep outlived the grading"
+    finally:
+        for pid in _escaped_sleepers():
+            os.kill(pid, signal.SIGKILL)
 
 
 def _comm(pid: int) -> str:
