@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from . import seccomp
 from .child import framing
 from .i18n import N_, _
 from .limits import Limits
@@ -116,7 +117,8 @@ def sandbox_uid() -> int:
     return SANDBOX_UID_BASE + ((os.getpid() & 0x3FFFFF) << 4) + (next(_zygotes_started) & 0xF)
 
 
-def bwrap_command(bwrap: str, limits: Limits, uid: int | None = None) -> list[str]:
+def bwrap_command(bwrap: str, limits: Limits, uid: int | None = None,
+                  seccomp_fd: int | None = None) -> list[str]:
     """The bubblewrap command line that starts the zygote.
 
     Run by an ordinary user, bubblewrap makes a user namespace in which the
@@ -125,12 +127,15 @@ def bwrap_command(bwrap: str, limits: Limits, uid: int | None = None) -> list[st
     settings (``/proc/sys``) and exempts from RLIMIT_NPROC: root makes the
     other namespaces itself and the zygote, before it imports anything, gives
     up root for ``uid`` (no groups, no capabilities, ``no_new_privs``; see
-    ``grader/child/privileges.py``)."""
+    ``grader/child/privileges.py``), under a seccomp filter read from
+    ``seccomp_fd`` that forbids new user namespaces (``grader/seccomp.py``)."""
     roots = _python_roots()
     as_root = os.geteuid() == 0
     if as_root:
         cmd = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
                "--unshare-cgroup-try"]
+        if seccomp_fd is not None:
+            cmd += ["--seccomp", str(seccomp_fd)]
     else:
         cmd = [bwrap, "--unshare-all", "--uid", "1000", "--gid", "1000"]
         if _supports_disable_userns(bwrap):
@@ -350,8 +355,12 @@ class Zygote:
     # -- life cycle -------------------------------------------------------------
     def start(self) -> None:
         self.stderr = tempfile.TemporaryFile()
+        pass_fds: tuple[int, ...] = ()
         if self.isolation.filesystem:
-            cmd = bwrap_command(_bwrap_binary() or "bwrap", self.limits)
+            if os.geteuid() == 0 and seccomp.supported():
+                pass_fds = (seccomp.program_fd(),)
+            cmd = bwrap_command(_bwrap_binary() or "bwrap", self.limits,
+                                seccomp_fd=pass_fds[0] if pass_fds else None)
             env = None
             cwd = None
         else:
@@ -367,9 +376,13 @@ class Zygote:
             cwd = self.scratch
         if not self.isolation.filesystem:
             become_subreaper()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.stderr, env=env, cwd=cwd,
-                                     start_new_session=True)
+        try:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=self.stderr, env=env, cwd=cwd,
+                                         start_new_session=True, pass_fds=pass_fds)
+        finally:
+            for fd in pass_fds:
+                os.close(fd)
         _started.add(self.proc.pid)
         header, _ = self._read(time.monotonic() + START_TIMEOUT)
         if header.get("op") != "ready":

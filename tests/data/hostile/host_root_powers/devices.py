@@ -5,9 +5,11 @@ closes it at once, and asks access() about a global one.
 
 * uid 0 in the host's user namespace (/proc/self/uid_map);
 * /proc/sys writable: host uid 0 may write global sysctls with no capability;
+* a user namespace of its own (capabilities in it);
 * RLIMIT_NPROC not enforced (the kernel ignores it for host uid 0): forking
   beyond it works."""
 
+import ctypes
 import os
 import resource
 
@@ -72,6 +74,16 @@ def _fork_beyond_nproc() -> str:
     return "" if refused else f"forked {len(kids)} processes with RLIMIT_NPROC {soft}"
 
 
+def _new_user_namespace() -> str:
+    """In a child process: capabilities in a user namespace of its own."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if libc.unshare(0x10000000) == 0 else 1)  # CLONE_NEWUSER
+    _, status = os.waitpid(pid, 0)
+    return "a new user namespace could be made" if os.waitstatus_to_exitcode(status) == 0 else ""
+
+
 def _check():
     if getattr(_check, "done", False):
         return
@@ -80,6 +92,9 @@ def _check():
     if _outer_uid() == 0 and (_in_the_host_user_namespace() or os.getuid() == 0):
         found.append("the sandbox uid is host uid 0")
     found += _sysctl_writable()
+    userns = _new_user_namespace()
+    if userns:
+        found.append(userns)
     nproc = _fork_beyond_nproc()
     if nproc:
         found.append(nproc)
