@@ -127,20 +127,20 @@ def bwrap_command(bwrap: str, limits: Limits, uid: int | None = None,
     settings (``/proc/sys``) and exempts from RLIMIT_NPROC: root makes the
     other namespaces itself and the zygote, before it imports anything, gives
     up root for ``uid`` (no groups, no capabilities, ``no_new_privs``; see
-    ``grader/child/privileges.py``), under a seccomp filter read from
-    ``seccomp_fd`` that forbids new user namespaces (``grader/seccomp.py``)."""
+    ``grader/child/privileges.py``).  Either way bubblewrap loads the seccomp
+    filter read from ``seccomp_fd`` (``grader/seccomp.py``)."""
     roots = _python_roots()
     as_root = os.geteuid() == 0
     if as_root:
         cmd = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
                "--unshare-cgroup-try"]
-        if seccomp_fd is not None:
-            cmd += ["--seccomp", str(seccomp_fd)]
     else:
         cmd = [bwrap, "--unshare-all", "--uid", "1000", "--gid", "1000"]
         if _supports_disable_userns(bwrap):
             # no nested user namespace: learner code cannot regain capabilities in one
             cmd += ["--unshare-user", "--disable-userns"]
+    if seccomp_fd is not None:
+        cmd += ["--seccomp", str(seccomp_fd)]
     cmd += ["--hostname", "sandbox", "--die-with-parent", "--new-session", "--as-pid-1"]
     cmd += ["--ro-bind", "/usr", "/usr"]
     bound = ["/usr"]
@@ -357,7 +357,7 @@ class Zygote:
         self.stderr = tempfile.TemporaryFile()
         pass_fds: tuple[int, ...] = ()
         if self.isolation.filesystem:
-            if os.geteuid() == 0 and seccomp.supported():
+            if seccomp.supported():
                 pass_fds = (seccomp.program_fd(),)
             cmd = bwrap_command(_bwrap_binary() or "bwrap", self.limits,
                                 seccomp_fd=pass_fds[0] if pass_fds else None)

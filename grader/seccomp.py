@@ -1,13 +1,18 @@
-"""A seccomp filter that forbids new user namespaces in the sandbox.
+"""The seccomp filter bubblewrap loads for the sandbox (``--seccomp FD``).
 
-An ordinary user's sandbox gets that from bubblewrap (``--disable-userns``,
-which needs the user namespace root does without, see ``sandbox.py``).  When
-root starts the sandbox, bubblewrap loads this filter instead
-(``--seccomp FD``): ``unshare`` and ``clone`` with ``CLONE_NEWUSER`` fail with
-EPERM; ``clone3``, whose flags a filter cannot read, fails with ENOSYS (the C
-library then falls back to ``clone``); so does every system call of another
-ABI (32-bit x86, x32), which would otherwise bypass the checks.  Learner code
-thus cannot get capabilities back in a user namespace of its own.
+* No new user namespaces: ``unshare`` and ``clone`` with ``CLONE_NEWUSER``
+  fail with EPERM, so learner code cannot get capabilities back in a user
+  namespace of its own.  (An ordinary user's sandbox also has bubblewrap's
+  ``--disable-userns``; a sandbox root starts has no user namespace, where
+  that option works, see ``sandbox.py``.)  ``clone3``, whose flags a filter
+  cannot read, fails with ENOSYS (the C library then falls back to
+  ``clone``).
+* No keyrings: ``add_key``, ``request_key`` and ``keyctl`` fail with ENOSYS.
+  Keys live in the kernel, outside every namespace bubblewrap makes; a
+  sandbox started by root shares the host's user namespace, where a key
+  could be left for the next learner or shown to another worker's sandbox.
+* Every system call of another ABI (32-bit x86, x32), which would otherwise
+  bypass these checks, fails with ENOSYS.
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ _ALLOW = 0x7FFF0000
 _ERRNO = 0x00050000
 CLONE_NEWUSER = 0x10000000
 
-# machine -> (AUDIT_ARCH_*, clone, unshare, clone3, first number of another ABI)
+# machine -> (AUDIT_ARCH_*, clone, unshare, clone3, first number of another ABI,
+#             (add_key, request_key, keyctl))
 _ARCHES = {
-    "x86_64": (0xC000003E, 56, 272, 435, 0x40000000),
-    "aarch64": (0xC00000B7, 220, 97, 435, None),
+    "x86_64": (0xC000003E, 56, 272, 435, 0x40000000, (248, 249, 250)),
+    "aarch64": (0xC00000B7, 220, 97, 435, None, (217, 218, 219)),
 }
 
 
@@ -38,7 +44,7 @@ def supported() -> bool:
 
 def program() -> bytes:
     """The compiled BPF program (struct sock_filter[]) for this machine."""
-    arch, clone, unshare, clone3, other_abi = _ARCHES[os.uname().machine]
+    arch, clone, unshare, clone3, other_abi, keys = _ARCHES[os.uname().machine]
     code: list[tuple] = [
         (_LD_W_ABS, 0, 0, 4),                       # seccomp_data.arch
         (_JEQ, 0, "enosys", arch),
@@ -46,6 +52,7 @@ def program() -> bytes:
     ]
     if other_abi is not None:
         code.append((_JGE, "enosys", 0, other_abi))
+    code += [(_JEQ, "enosys", 0, nr) for nr in keys]
     code += [
         (_JEQ, "enosys", 0, clone3),
         (_JEQ, "flags", 0, unshare),

@@ -361,9 +361,10 @@ def test_one_submission_leaves_nothing_for_the_next(sandbox, tmp_path):
     planted = explanation(attacker, "devices") + "".join(
         e["output"] for e in attacker["exercises"])
     for did in ("RESIDUE-PLANTED", "modules in /work/run", "1300-level tree in /tmp",
-                "System V shm", "System V sem", "System V msg", "POSIX message queue",
-                "key in keyring -3", "key in the persistent keyring"):
+                "System V shm", "System V sem", "System V msg", "POSIX message queue"):
         assert did in planted, (did, planted[:3000])
+    assert "keyring system calls refused" in planted or (
+        "key in keyring -3" in planted and "key in the persistent keyring" in planted), planted
     after, _ = g(overlay(witness, tmp_path / "b"))
     assert _verdict(after) == _verdict(solo), explanation(after, "devices")
     assert g.zygote.proc.pid == first, "the sandbox was restarted"

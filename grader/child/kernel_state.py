@@ -7,9 +7,12 @@ not reach the next run:
   queues, live in the sandbox's own IPC namespace (private to this zygote).
   After every run the zygote removes every one of them (it has the same uid
   as the learner code, which created them; the creator can always remove).
-* Keyrings.  Each child gets a new, empty session keyring (it goes away with
-  the run's processes; after a run the zygote waits until the kernel has
-  collected every key the run made, which /proc/keys would still show).  The keyrings that belong to the uid itself (user,
+* Keyrings, where the seccomp filter does not forbid them altogether (see
+  ``grader/seccomp.py``).  The children inherit the zygote's session keyring, new and
+  empty, which nobody may write to.  Keyrings a run makes itself (session,
+  process, thread) go away with its processes: after a run the zygote waits
+  until the kernel has collected every key the run made (/proc/keys would
+  still show them).  The keyrings that belong to the uid itself (user,
   user-session, persistent) would outlive a run: the zygote empties the
   first two once and takes away every permission to write to them or to
   change their permissions again; it empties the persistent one (whose
@@ -54,9 +57,13 @@ def _keyctl(op: int, *args: int) -> int:
     return _libc.syscall(_SYS_KEYCTL, ctypes.c_long(op), *(ctypes.c_long(a) for a in args))
 
 
-def new_session_keyring() -> None:
-    """A fresh, anonymous session keyring for this process and its children."""
-    _keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)
+def new_session_keyring(read_only: bool) -> None:
+    """A fresh, anonymous session keyring for this process and the children
+    it forks (not the session keyring of whoever started the grader);
+    ``read_only``: nobody may add to it or change its permissions back."""
+    ring = _keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)
+    if ring > 0 and read_only:
+        _keyctl(KEYCTL_SETPERM, ring, KEY_READ_ONLY)
 
 
 def lock_uid_keyrings() -> None:
@@ -82,14 +89,19 @@ def clear_persistent_keyring() -> int:
 
 
 def visible_keys() -> dict[str, str]:
-    """The keys this process may see (all of its uid's, unless a key's
+    """The keys of this uid this process may see (all of them, unless a key's
     permissions hide it from the uid, and then from every later run too):
     id -> the line of /proc/keys."""
+    uid, keys = str(os.getuid()), {}
     try:
         with open("/proc/keys") as fh:
-            return {line.split(None, 1)[0]: line.strip() for line in fh if line.strip()}
+            for line in fh:
+                fields = line.split()
+                if len(fields) > 5 and fields[5] == uid:
+                    keys[fields[0]] = line.strip()
     except OSError:
-        return {}
+        pass
+    return keys
 
 
 def wait_for_keys_gone(known, timeout: float = 1.0) -> list[str]:

@@ -247,7 +247,6 @@ class Zygote:
         if pid == 0:  # child
             try:
                 os.close(res_r), os.close(out_r), os.close(dog_r)
-                kernel_state.new_session_keyring()
                 runner.child_main(req, inputs, workdir, res_w, out_w, dog_w)
             finally:
                 _exit(70)
@@ -593,8 +592,7 @@ def main() -> None:
     if not args.pid_namespace:
         prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans come back to us, to be killed
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader decides when we stop
-    # not the session keyring of whoever started the grader
-    kernel_state.new_session_keyring()
+    kernel_state.new_session_keyring(read_only=True)
     if args.pid_namespace:
         kernel_state.lock_uid_keyrings()
     torch.set_num_threads(1)
