@@ -29,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
 import uuid
 from dataclasses import replace
@@ -679,6 +680,13 @@ def test_grader_in_a_virtual_environment_under_tmp(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
                     str(venv)], check=True, timeout=120)
+    if sys.prefix != sys.base_prefix:
+        # run from a virtual environment itself: --system-site-packages reaches
+        # the base installation's packages, not this one's (torch, rich...)
+        purelib = sysconfig.get_paths()["purelib"]
+        site = next((venv / "lib").glob("python3*/site-packages"))
+        (site / "grader-test-parent.pth").write_text(
+            f"import site; site.addsitedir({purelib!r})\n")
     out = tmp_path / "out"
     proc = subprocess.run([str(venv / "bin" / "python"), "-m", "grader", str(SOLUTIONS),
                            "--out", str(out)], capture_output=True, text=True, timeout=600,
