@@ -126,6 +126,10 @@ def remove_ipc_objects() -> list[str]:
             if remove(ident) != 0 and ctypes.get_errno() not in (22, 43):  # EINVAL, EIDRM
                 left.append(f"{kind} {ident}")
     try:
+        os.chmod(MQUEUE_DIR, 0o1777)  # where the sandbox uid owns it, a run may have locked it
+    except OSError:
+        pass
+    try:
         queues = os.listdir(MQUEUE_DIR)
     except OSError:
         queues = []
