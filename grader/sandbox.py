@@ -327,7 +327,7 @@ def _children(pid: int) -> list[int]:
                 kids += [int(k) for k in fh.read().split()]
         except OSError:
             continue
-    if not kids and not os.path.exists(f"/proc/{pid}/task/{tids[0]}/children"):
+    if not kids and tids and not os.path.exists(f"/proc/{pid}/task/{tids[0]}/children"):
         for entry in os.listdir("/proc"):  # no CONFIG_PROC_CHILDREN: scan
             try:
                 with open(f"/proc/{entry}/stat", "rb") as fh:

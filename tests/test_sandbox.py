@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 import uuid
 from dataclasses import replace
@@ -399,7 +400,6 @@ def test_a_sandbox_that_dies_is_not_the_learners_fault(sandbox, tmp_path):
         time.sleep(2.0)
         os.kill(zygote_pid, signal.SIGKILL)
 
-    import threading
     killer = threading.Thread(target=kill_later)
     killer.start()
     try:
