@@ -10,7 +10,9 @@ validated by the grader.
 
 from __future__ import annotations
 
+import ctypes
 import functools
+import itertools
 import os
 import select
 import shutil
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from . import gpu_sandbox
+from . import gpu_sandbox, seccomp
 from .child import framing
 from .i18n import N_, _
 from .limits import Limits
@@ -40,6 +42,16 @@ START_TIMEOUT = 120.0
 
 class SandboxError(Exception):
     """The sandbox itself failed (not the learner code in it)."""
+
+
+class SandboxFailure(SandboxError):
+    """The sandbox broke while grading a submission, through no fault the
+    submission can be blamed for: the zygote could not clean up after a run
+    (a scratch folder it cannot empty, IPC objects it cannot remove), a run
+    changed the zygote itself, or the zygote died or stopped answering where
+    learner code cannot reach it (bubblewrap).  Nothing observed for this
+    submission may be kept as its verdict: grade it again.  The ``Zygote`` has
+    already been stopped; its next ``load_submission`` starts a fresh one."""
 
 
 @dataclass(frozen=True)
@@ -92,39 +104,102 @@ def _masks(roots: list[str]) -> list[str]:
     return hidden
 
 
-def bwrap_command(bwrap: str, limits: Limits) -> list[str]:
+# Host uids for sandboxes started by root: 1879048192 (0x70000000) and up, a
+# range systemd documents as unused (it sits between the container ranges and
+# the foreign-uid range).  Each zygote gets its own (16 per grader process, by
+# process id), so RLIMIT_NPROC, which the kernel counts per host uid, counts
+# that sandbox alone.
+SANDBOX_UID_BASE = 0x70000000
+_zygotes_started = itertools.count()
+
+
+def sandbox_uid() -> int:
+    return SANDBOX_UID_BASE + ((os.getpid() & 0x3FFFFF) << 4) + (next(_zygotes_started) & 0xF)
+
+
+def bwrap_command(bwrap: str, limits: Limits, uid: int | None = None,
+                  seccomp_fd: int | None = None) -> list[str]:
+    """The bubblewrap command line that starts the zygote.
+
+    Run by an ordinary user, bubblewrap makes a user namespace in which the
+    sandbox is uid 1000 (that user outside).  Run by root, a user namespace
+    would map the sandbox to host uid 0, which the kernel trusts with global
+    settings (``/proc/sys``) and exempts from RLIMIT_NPROC: root makes the
+    other namespaces itself and the zygote, before it imports anything, gives
+    up root for ``uid`` (no groups, no capabilities, ``no_new_privs``; see
+    ``grader/child/privileges.py``).  Either way bubblewrap loads the seccomp
+    filter read from ``seccomp_fd`` (``grader/seccomp.py``)."""
     roots = _python_roots()
-    cmd = [bwrap, "--unshare-all", "--uid", "1000", "--gid", "1000", "--hostname", "sandbox",
-           "--die-with-parent", "--new-session", "--as-pid-1"]
-    if _supports_disable_userns(bwrap):
-        # no nested user namespace: learner code cannot regain capabilities in one
-        cmd += ["--unshare-user", "--disable-userns"]
+    as_root = os.geteuid() == 0
+    if as_root:
+        cmd = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+               "--unshare-cgroup-try"]
+    else:
+        cmd = [bwrap, "--unshare-all", "--uid", "1000", "--gid", "1000"]
+        if _supports_disable_userns(bwrap):
+            # no nested user namespace: learner code cannot regain capabilities in one
+            cmd += ["--unshare-user", "--disable-userns"]
+    if seccomp_fd is not None:
+        cmd += ["--seccomp", str(seccomp_fd)]
+    cmd += ["--hostname", "sandbox", "--die-with-parent", "--new-session", "--as-pid-1"]
     cmd += ["--ro-bind", "/usr", "/usr"]
+    bound = ["/usr"]
     for link in ("lib", "lib64", "bin", "sbin"):
         target = f"/{link}"
         if os.path.islink(target):
             cmd += ["--symlink", os.readlink(target), target]
         elif os.path.isdir(target):
             cmd += ["--ro-bind", target, target]
+            bound.append(target)
     for extra in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
         if os.path.exists(extra):
             cmd += ["--ro-bind", extra, extra]
+    # /proc/sys and /proc/sysrq-trigger read-only (bubblewrap leaves them as
+    # they are when it runs as root)
+    cmd += ["--proc", "/proc"]
+    for covered in ("/proc/sys", "/proc/sysrq-trigger"):
+        if os.path.exists(covered):
+            cmd += ["--ro-bind", covered, covered]
+    cmd += ["--dev", "/dev"]
     # The scratch file systems first: a Python installation that lives under
-    # one of them (a virtual environment in /tmp) is bound on top of it.
-    cmd += ["--proc", "/proc", "--dev", "/dev"]
+    # one of them (a virtual environment in /tmp) is bound on top of it.  They
+    # belong to root when root starts the sandbox: sticky and open to all, so
+    # the sandbox uid can use them but not change their permissions.
     for top in SCRATCH:
-        cmd += ["--size", str(limits.tmpfs), "--tmpfs", top]
+        cmd += ["--perms", "1777", "--size", str(limits.tmpfs), "--tmpfs", top]
+    # a private POSIX message-queue file system: the zygote removes what a
+    # run left in it
+    cmd += ["--mqueue", "/dev/mqueue"]
+    made: set[str] = set()
     for root in roots:
-        if not root.startswith("/usr/"):
-            cmd += ["--ro-bind", root, root]
+        if root.startswith("/usr/"):
+            continue
+        # The folders leading to a bound root are made here, 0755: copied from
+        # the host they could be 0700 (/root/.pyenv), which the sandbox uid
+        # could not enter.
+        parts = root.strip("/").split("/")
+        for i in range(1, len(parts)):
+            parent = "/" + "/".join(parts[:i])
+            if parent in made or parent in SCRATCH or \
+                    any(parent == b or parent.startswith(b + "/") for b in bound):
+                continue
+            cmd += ["--perms", "0755", "--dir", parent]
+            made.add(parent)
+        cmd += ["--ro-bind", root, root]
+        bound.append(root)
     for hidden in _masks(roots):
         cmd += ["--tmpfs", hidden, "--remount-ro", hidden]
+    cmd += ["--perms", "0755", "--dir", "/opt", "--perms", "0755", "--dir", INNER_ROOT]
     cmd += ["--ro-bind", str(CHILD_PACKAGE), f"{INNER_ROOT}/gchild"]
     cmd += gpu_sandbox.bwrap_args()  # device nodes, part of /sys, driver libraries
+    # Everything but the scratch file systems read-only: /, /opt/grader (on
+    # sys.path), /etc, /root, /dev (its device nodes still work).
+    cmd += ["--remount-ro", "/", "--remount-ro", "/dev"]
     cmd += ["--clearenv", "--chdir", INNER_WORK]
     for key, value in _child_env(INNER_WORK).items():
         cmd += ["--setenv", key, value]
-    cmd += [sys.executable, "-E", "-s", "-c", _BOOT.format(root=INNER_ROOT),
+    boot_uid = (uid if uid is not None else sandbox_uid()) if as_root else None
+    cmd += [sys.executable, "-I", "-c", _boot(INNER_ROOT, boot_uid),
             "--workdir", INNER_WORK, "--pid-namespace"]
     for top in SCRATCH:
         cmd += ["--wipe", top]
@@ -134,8 +209,12 @@ def bwrap_command(bwrap: str, limits: Limits) -> list[str]:
     return cmd
 
 
-_BOOT = ("import sys; sys.argv[0] = 'zygote'; sys.path.insert(0, {root!r}); "
-         "from gchild import zygote; zygote.main()")
+def _boot(root: str, uid: int | None) -> str:
+    """The zygote's first lines.  ``-I``: no environment variables, no user
+    site-packages and no current folder on ``sys.path``."""
+    drop = f"from gchild import privileges; privileges.drop({uid}); " if uid is not None else ""
+    return (f"import sys; sys.argv[0] = 'zygote'; sys.path.insert(0, {root!r}); {drop}"
+            "from gchild import zygote; zygote.main()")
 
 
 def _child_env(home: str) -> dict[str, str]:
@@ -189,6 +268,73 @@ def detect_isolation(disabled: bool = False) -> Isolation:
     return Isolation(True, "bubblewrap")
 
 
+PR_SET_CHILD_SUBREAPER = 36
+_started: set[int] = set()   # the zygote (or bwrap) processes this process started, alive
+
+
+def become_subreaper() -> None:
+    """Orphans among our descendants come to this process instead of the
+    host's init: without a PID namespace, what a killed zygote leaves is
+    found here (``kill_adopted``)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def kill_adopted() -> int:
+    """SIGKILL (and reap) the children of this process that it did not start:
+    as a child subreaper it adopts the orphans of a dead zygote.  Those are in
+    sessions of their own (the zygote and every run start one), which tells
+    them from this process's own subprocesses.  Returns how many."""
+    me, my_session, killed = os.getpid(), os.getsid(0), 0
+    for _round in range(1000):
+        found = []
+        for pid in _children(me):
+            if pid in _started:
+                continue
+            try:
+                if os.getsid(pid) == my_session:
+                    continue
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                continue
+            found.append(pid)
+        for pid in found:
+            try:
+                os.waitpid(pid, 0)  # its own children now come to us: next round
+            except ChildProcessError:
+                pass
+        if not found:
+            break
+        killed += len(found)
+    return killed
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return kids
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                kids += [int(k) for k in fh.read().split()]
+        except OSError:
+            continue
+    if not kids and tids and not os.path.exists(f"/proc/{pid}/task/{tids[0]}/children"):
+        for entry in os.listdir("/proc"):  # no CONFIG_PROC_CHILDREN: scan
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    stat = fh.read()
+            except OSError:
+                continue
+            if int(stat[stat.rfind(b")") + 2:].split()[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
 class Zygote:
     """One sandboxed, pre-imported process that forks a child per run."""
 
@@ -205,8 +351,12 @@ class Zygote:
     # -- life cycle -------------------------------------------------------------
     def start(self) -> None:
         self.stderr = tempfile.TemporaryFile()
+        pass_fds: tuple[int, ...] = ()
         if self.isolation.filesystem:
-            cmd = bwrap_command(_bwrap_binary() or "bwrap", self.limits)
+            if seccomp.supported():
+                pass_fds = (seccomp.program_fd(),)
+            cmd = bwrap_command(_bwrap_binary() or "bwrap", self.limits,
+                                seccomp_fd=pass_fds[0] if pass_fds else None)
             env = None
             cwd = None
         else:
@@ -216,16 +366,23 @@ class Zygote:
             shutil.copytree(CHILD_PACKAGE, os.path.join(root, "gchild"),
                             ignore=shutil.ignore_patterns("__pycache__"))
             self._child_copy = root
-            cmd = [sys.executable, "-E", "-s", "-c", _BOOT.format(root=root),
+            cmd = [sys.executable, "-I", "-c", _boot(root, None),
                    "--workdir", self.scratch, "--wipe", self.scratch]
             env = _child_env(self.scratch)
             cwd = self.scratch
-        # bubblewrap has --die-with-parent; a zygote without it dies with its parent too
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.stderr, env=env, cwd=cwd,
-                                     start_new_session=True,
-                                     preexec_fn=None if self.isolation.filesystem
-                                     else die_with_parent)
+        if not self.isolation.filesystem:
+            become_subreaper()
+        try:
+            # bubblewrap has --die-with-parent; a zygote without it dies with its parent too
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=self.stderr, env=env, cwd=cwd,
+                                         start_new_session=True, pass_fds=pass_fds,
+                                         preexec_fn=None if self.isolation.filesystem
+                                         else die_with_parent)
+        finally:
+            for fd in pass_fds:
+                os.close(fd)
+        _started.add(self.proc.pid)
         header, _ = self._read(time.monotonic() + START_TIMEOUT)
         if header.get("op") != "ready":
             raise SandboxError(f"unexpected greeting from the sandbox: {header}")
@@ -242,6 +399,7 @@ class Zygote:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait()
+            _started.discard(self.proc.pid)
             for pipe in (self.proc.stdin, self.proc.stdout):
                 try:
                     pipe.close()
@@ -251,8 +409,10 @@ class Zygote:
         if not self.isolation.filesystem:
             # Without a PID namespace, processes of the submission outlive a
             # zygote that was killed (by them, or with the grader): find them by
-            # the paths that only this zygote's processes carry.
+            # the paths that only this zygote's processes carry, and (as this
+            # process is a child subreaper) as the orphans that came to it.
             kill_strays([p for p in (self.scratch, self._child_copy) if p])
+            kill_adopted()
         for path in (self.scratch, self._child_copy):
             if path:
                 shutil.rmtree(path, ignore_errors=True)
@@ -274,12 +434,26 @@ class Zygote:
 
     # -- requests ---------------------------------------------------------------
     def load_submission(self, files: dict[str, bytes]) -> None:
+        """Hand a submission to the zygote (a fresh one if the last one was
+        stopped).  Raises ``SandboxFailure`` if the zygote fails meanwhile."""
+        if self.proc is None:
+            self.start()
         self._files = files
-        self._send({"op": "submission", "files": [[k, len(v)] for k, v in files.items()]},
-                   b"".join(files.values()))
-        header, _ = self._read(time.monotonic() + 60)
+        try:
+            self._send({"op": "submission",
+                        "files": [[k, len(v)] for k, v in files.items()]},
+                       b"".join(files.values()))
+            header, _ = self._read(time.monotonic() + 60)
+        except (SandboxError, OSError, EOFError, framing.FrameError) as exc:
+            self._fail(str(exc))
         if header.get("op") != "ok":
-            raise SandboxError(f"the sandbox refused the submission: {header}")
+            self._fail(f"the sandbox refused the submission: {str(header)[:2000]}")
+
+    def _fail(self, message: str):
+        """Stop the zygote and raise ``SandboxFailure``."""
+        self._files = {}
+        self.close()
+        raise SandboxFailure(message)
 
     def run(self, request: dict, inputs: bytes) -> tuple[dict, bytes]:
         """Run one probe; returns the zygote's reply and the child's raw frames.
@@ -287,15 +461,25 @@ class Zygote:
         The reply has the run's outcome, its captured ``output`` and
         ``watchdog`` text and, where the watchdog or a crash dump names a line
         of the submission, its ``location`` (file, line, qualified function
-        name).  If the zygote itself dies or stops answering, it is restarted
-        and the run is reported as a sandbox failure."""
+        name).  Without bubblewrap, if the zygote dies or stops answering
+        (learner code can kill it), it is restarted and the run is reported as
+        a sandbox failure of that exercise.  With bubblewrap, and whenever the
+        zygote reports that it could not clean up, ``SandboxFailure`` is raised
+        instead (see there)."""
         request = dict(request, op="run", limits=self.limits.for_child())
         deadline = time.monotonic() + self.limits.time + 30
         try:
             self._send(request, inputs)
             header, payload = self._read(deadline)
+            if header.get("op") == "failure":
+                self._fail(str(header.get("message", ""))[:2000])
             reply, raw = _split_reply(header, payload)
+        except SandboxFailure:
+            raise
         except (SandboxError, OSError, EOFError, framing.FrameError) as exc:
+            if self.isolation.filesystem:
+                # PID 1 of its own PID namespace: learner code cannot kill it
+                self._fail(str(exc))
             died = self.proc is not None and self.proc.poll() is not None
             files = self._files
             self.restart()

@@ -30,6 +30,7 @@ import signal
 import site
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import replace
@@ -44,7 +45,7 @@ from grader.limits import GiB, Limits, parse_size
 from grader.observations import qualified_name, watchdog_location
 from grader.problems import describe_error, describe_problem
 from grader.report import render_report
-from grader.sandbox import Zygote, detect_isolation
+from grader.sandbox import SandboxFailure, Zygote, detect_isolation
 
 pytestmark = pytest.mark.slow
 
@@ -249,8 +250,34 @@ def test_hostile_submission_is_contained(sandbox, case, mode, tmp_path):
         assert doc["metadata"]["isolation"]["filesystem"] is False
 
 
+def _host_ids(pid: int) -> tuple[list[int], list[int]]:
+    fields = dict(line.split(":", 1) for line in
+                  Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return [int(x) for x in fields["Uid"].split()], [int(x) for x in fields["Gid"].split()]
+
+
+def test_sandbox_processes_are_not_host_root(sandbox, tmp_path):
+    """Seen from the host, the zygote and the children it forks run as an
+    unprivileged uid, even when the grader is root (issue 10: a user namespace
+    made by root mapped the sandbox to host uid 0)."""
+    g = sandbox("bubblewrap")
+    case = DATA / "hostile" / "host_root_powers"
+    doc, _ = g(overlay(case, tmp_path), _limits(expectation(case)))
+    assert failing(doc) == set()
+    table = _proc_table()
+    inner = _descendants(g.zygote.proc.pid, table)
+    assert inner, "no process inside the sandbox"
+    for pid in inner:
+        uids, gids = _host_ids(pid)
+        assert 0 not in uids and 0 not in gids, (pid, table[pid], uids, gids)
+        if os.geteuid() == 0:
+            assert uids[0] == gids[0] >= 0x70000000, (pid, uids, gids)
+
+
 def test_the_catalogue_covers_the_issue():
     names = {c.name for c in HOSTILE}
+    assert {"host_root_powers", "class_run_residue", "class_run_witness",
+            "tamper_with_the_sandbox", "escape_then_kill_the_zygote"} <= names
     assert {"patch_torch_comparisons", "patch_pytest_json_reporting", "forged_results",
             "sys_exit_at_import", "os_exit_in_forward", "segfault_in_forward",
             "infinite_loop_at_import", "infinite_loop_ignoring_signals", "non_daemon_thread",
@@ -315,6 +342,128 @@ def test_snoop_finds_no_solution_check_or_other_submission(sandbox, tmp_path):
     assert "== ls /work ==\nrun" in snoop["output"]
     assert wait_for_no_leftovers(g, []) == []
     assert guarded_trees(tmp_path) == before
+
+
+# -- one zygote, many learners ------------------------------------------------------------
+def _verdict(doc: dict) -> list:
+    return [(e["id"], e["score"], e["status"]) for e in doc["exercises"]] + \
+        sorted((t["exercise"], t["check"], t["status"]) for t in doc["tests"])
+
+
+def test_one_submission_leaves_nothing_for_the_next(sandbox, tmp_path):
+    """Issue 10: learner A writes everywhere it can, plants a d2l package,
+    locks and deepens trees, chmods the scratch folders, creates IPC objects
+    and keys; learner B, graded next by the same zygote, finds none of it and
+    gets exactly its solo grade."""
+    g = sandbox("bubblewrap")
+    witness = DATA / "hostile" / "class_run_witness"
+    residue = DATA / "hostile" / "class_run_residue"
+    solo, _ = g(overlay(witness, tmp_path / "solo"))
+    assert failing(solo) == set(), explanation(solo, "devices")
+    first = g.zygote.proc.pid
+    attacker, _ = g(overlay(residue, tmp_path / "a"))
+    assert_outcome(attacker, expectation(residue))
+    planted = explanation(attacker, "devices") + "".join(
+        e["output"] for e in attacker["exercises"])
+    for did in ("RESIDUE-PLANTED", "modules in /work/run", "1300-level tree in /tmp",
+                "System V shm", "System V sem", "System V msg", "POSIX message queue"):
+        assert did in planted, (did, planted[:3000])
+    assert "keyring system calls refused" in planted or (
+        "key in keyring -3" in planted and "key in the persistent keyring" in planted), planted
+    after, _ = g(overlay(witness, tmp_path / "b"))
+    assert _verdict(after) == _verdict(solo), explanation(after, "devices")
+    assert g.zygote.proc.pid == first, "the sandbox was restarted"
+    assert wait_for_no_leftovers(g, []) == []
+
+
+def test_a_run_that_changes_the_zygote_stops_it(sandbox, tmp_path):
+    """A run lowers the zygote's limits and priority (same uid): the zygote
+    notices, grading raises SandboxFailure (grade again, not the learner's
+    verdict), and the next submission gets a fresh sandbox and its solo grade."""
+    g = sandbox("bubblewrap")
+    witness = overlay(DATA / "hostile" / "class_run_witness", tmp_path / "w")
+    solo, _ = g(witness)
+    with pytest.raises(SandboxFailure, match="limits, priority"):
+        g(overlay(DATA / "hostile" / "tamper_with_the_sandbox", tmp_path))
+    assert g.zygote.proc is None
+    after, _ = g(witness)
+    assert _verdict(after) == _verdict(solo)
+
+
+def test_a_sandbox_that_dies_is_not_the_learners_fault(sandbox, tmp_path):
+    """With bubblewrap learner code cannot kill the zygote, so a zygote that
+    dies mid-run is the grader's failure: SandboxFailure, no verdict."""
+    g = sandbox("bubblewrap")
+    sub = overlay(DATA / "hostile" / "infinite_loop_at_import", tmp_path)
+    table = _proc_table()
+    inner = sorted(_descendants(g.zygote.proc.pid, table))
+    zygote_pid = inner[0]
+
+    def kill_later():
+        time.sleep(2.0)
+        os.kill(zygote_pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_later)
+    killer.start()
+    try:
+        with pytest.raises(SandboxFailure):
+            g(sub)
+    finally:
+        killer.join()
+    doc, _ = g(overlay(DATA / "hostile" / "class_run_witness", tmp_path / "next"))
+    assert failing(doc) == set()
+
+
+def test_wipe_empties_any_tree_with_any_permissions(tmp_path):
+    """The zygote's wipe, run as an unprivileged uid like the sandbox: a tree
+    deeper than Python's recursion limit and the open-file limit, folders and
+    files without permissions, a symbolic link to a folder outside (followed
+    by nothing), and a kept path whose parent folder holds learner files."""
+    script = r"""
+import os, resource, sys
+from grader.child.wipe import wipe
+top, outside = sys.argv[1], sys.argv[2]
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+os.chdir(top)
+for _ in range(3000):
+    os.mkdir("d"); os.chdir("d")
+open("bottom", "w").close(); os.chmod("bottom", 0); os.chmod(".", 0o500)
+os.chdir(top)
+os.makedirs("locked/inner"); open("locked/inner/f", "w").close()
+os.chmod("locked/inner", 0); os.chmod("locked", 0)
+try:
+    os.listdir("locked")
+    sys.exit("permissions are not enforced for this process")
+except PermissionError:
+    pass
+os.makedirs("venv/keep/lib"); open("venv/keep/lib/x.py", "w").close()
+open("venv/planted.py", "w").close(); os.makedirs("venv/d2l")
+os.symlink(outside, "link"); os.symlink(outside + "/precious", "filelink")
+os.chmod(top, 0o555)
+left = wipe(top, [top + "/venv/keep"], mode=0o755)
+print(left)
+print(sorted(os.listdir(top)), sorted(os.listdir(top + "/venv")), oct(os.stat(top).st_mode))
+"""
+    top = tmp_path / "scratch"
+    outside = tmp_path / "outside"
+    top.mkdir()
+    outside.mkdir()
+    (outside / "precious").write_text("keep me")
+    prefix = []
+    if os.geteuid() == 0:
+        # root without capabilities: permissions then stop it as they stop the sandbox uid
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: cannot drop capabilities")
+        prefix = [setpriv, "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+    done = subprocess.run([*prefix, sys.executable, "-c", script, str(top), str(outside)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert lines[0] == "[]"
+    assert lines[1] == "['venv'] ['keep'] 0o40755"
+    assert (top / "venv" / "keep" / "lib" / "x.py").is_file()
+    assert (outside / "precious").read_text() == "keep me"
 
 
 # -- class run through the command line --------------------------------------------------
@@ -403,6 +552,28 @@ def test_no_isolation_cli_says_so_and_still_contains_processes(tmp_path):
     sleepers = [p for p, (_pp, state, _cmd) in _proc_table().items()
                 if state not in "ZX" and _comm(p) == "hostile-sleeper" and not _scratch_alive(p)]
     assert sleepers == [], "sleepers of a finished grading are still alive"
+
+
+def _escaped_sleepers() -> list[int]:
+    return [p for p, (_pp, state, cmd) in _proc_table().items()
+            if state not in "ZX" and cmd.strip() == "sleep 987654.321"]
+
+
+def test_no_isolation_an_escaped_process_does_not_outlive_the_grading(sandbox, tmp_path):
+    """--no-isolation (issue 10): a process with nothing of the grader's about
+    it (double fork, new session, empty environment, exec sleep) survives a
+    zygote the submission kills unless the grader, a child subreaper, kills
+    the orphans that come to it."""
+    g = sandbox("rlimits")
+    case = DATA / "hostile" / "escape_then_kill_the_zygote"
+    try:
+        doc, _ = g(overlay(case, tmp_path), _limits(expectation(case)))
+        assert_outcome(doc, expectation(case))
+        time.sleep(0.5)
+        assert _escaped_sleepers() == [], "the escaped sleep outlived the grading"
+    finally:
+        for pid in _escaped_sleepers():
+            os.kill(pid, signal.SIGKILL)
 
 
 def _comm(pid: int) -> str:

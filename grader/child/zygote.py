@@ -4,8 +4,11 @@ child for every exercise run.
 It speaks frames on stdin/stdout with the grader.  It never imports learner
 code itself; each forked child does, under resource limits, with its output
 captured and capped.  After every run, every process the child left behind is
-counted (a run that leaves processes running is reported), then killed, and
-the scratch folders are wiped.
+counted (a run that leaves processes running is reported), then killed, the
+scratch folders are wiped and the IPC objects of the run removed (see
+``wipe.py`` and ``kernel_state.py``).  If any of that fails, or a run changed
+the zygote itself, the zygote answers ``{"op": "failure"}`` and ends: the
+grader starts a fresh sandbox and does not count the run against the learner.
 
 Memory hygiene.  Every child is a fork of this process, so it can read all of
 this process's memory, freed blocks included.  Submission bytes and the bytes
@@ -33,14 +36,14 @@ import gc
 import json
 import os
 import select
-import shutil
 import signal
 import sys
 import time
 
 import torch
 
-from . import accelerator, framing, runner
+from . import accelerator, framing, kernel_state, runner
+from .wipe import wipe
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -106,13 +109,25 @@ class _Capture:
         self.pieces.clear()
 
 
+class SandboxBroken(Exception):
+    """The sandbox cannot go on as it was (not the learner code's failure)."""
+
+
 class Zygote:
     def __init__(self, workdir: str, wipe: list[str], pid_namespace: bool,
                  keep: list[str] | None = None) -> None:
         self.workdir = workdir
         self.wipe = wipe
         self.keep = [k.rstrip("/") for k in keep or []]
-        self.pid_namespace = pid_namespace
+        self.pid_namespace = pid_namespace  # bubblewrap: PID and IPC namespaces of our own
+        self.modes = {}
+        for top in wipe:
+            try:
+                self.modes[top] = os.stat(top).st_mode & 0o7777
+            except OSError:
+                pass
+        self.attributes = kernel_state.own_attributes()
+        self.keys = kernel_state.visible_keys()
         self.files: dict[str, memoryview] = {}
         self._submission = bytearray()
         self.runs = 0
@@ -176,23 +191,30 @@ class Zygote:
             time.sleep(0.002)
 
     def wipe_scratch(self) -> None:
+        """Empty the scratch folders (the Python installation, when it is
+        bound read-only in one of them, stays)."""
         for top in self.wipe:
-            try:
-                entries = os.listdir(top)
-            except OSError:
-                continue
-            for entry in entries:
-                path = os.path.join(top, entry)
-                if any(k == path or k.startswith(path + "/") for k in self.keep):
-                    continue  # the Python installation, bound read-only in here
-                if os.path.isdir(path) and not os.path.islink(path):
-                    _make_writable(path)
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    try:
-                        os.unlink(path)
-                    except OSError:
-                        pass
+            left = wipe(top, self.keep, self.modes.get(top))
+            if left:
+                raise SandboxBroken(f"cannot empty {top}: {', '.join(left)}")
+
+    def clean_up(self) -> None:
+        """After a run, once its processes are gone: nothing of it may reach
+        the next run."""
+        self.wipe_scratch()
+        if self.pid_namespace:
+            left = kernel_state.remove_ipc_objects()
+            if left:
+                raise SandboxBroken(f"cannot remove IPC objects: {', '.join(left[:10])}")
+            ring = kernel_state.clear_persistent_keyring()
+            if ring > 0:  # the same one, unless it expired (3 days unused) and was made anew
+                self.keys[f"{ring:08x}"] = ""
+            keys = kernel_state.wait_for_keys_gone(self.keys)
+            if keys:
+                raise SandboxBroken(f"keys of the run are still there: {' | '.join(keys[:5])}")
+        if kernel_state.own_attributes() != self.attributes:
+            raise SandboxBroken("the run changed the sandbox's own limits, priority or "
+                                "CPU affinity")
 
     def prepare_workdir(self, name: str) -> str:
         path = os.path.join(self.workdir, name)
@@ -211,7 +233,10 @@ class Zygote:
     def run(self, req: dict, inputs: bytes, fd_out: int) -> None:
         self.runs += 1
         self.wipe_scratch()
-        workdir = self.prepare_workdir(f"run{self.runs}")
+        try:
+            workdir = self.prepare_workdir(f"run{self.runs}")
+        except OSError as exc:
+            raise SandboxBroken(f"cannot prepare the run folder: {exc}") from exc
         req = dict(req, pid_namespace=self.pid_namespace)
         limits = req["limits"]
         res_r, res_w = os.pipe()
@@ -245,6 +270,7 @@ class Zygote:
                     left = self.others()
                 reply["leftover"] = len(left)
             self.kill_everything()
+            self.clean_up()
             max_result, max_out = int(limits["result"]), int(limits["output"])
             parts = [caps[res_r].parts(max_result), caps[out_r].parts(max_out),
                      caps[dog_r].parts(64 * 1024)]
@@ -256,7 +282,6 @@ class Zygote:
         finally:
             for cap in caps.values():
                 cap.scrub()
-            self.wipe_scratch()
 
     def supervise(self, pid, started, limits, caps, res_r, out_r, dog_r) -> dict:
         deadline = started + float(limits["time"])
@@ -372,7 +397,11 @@ class Zygote:
                 if op == "quit":
                     return
                 if op == "run":
-                    self.run(req, payload, fd_out)
+                    try:
+                        self.run(req, payload, fd_out)
+                    except SandboxBroken as exc:
+                        framing.write_frame(fd_out, {"op": "failure", "message": str(exc)[:2000]})
+                        return
                 else:
                     framing.write_frame(fd_out, {"op": "error", "message": f"unknown op {op!r}"})
         finally:
@@ -552,19 +581,6 @@ def compact_memory() -> None:
             _libc.madvise(addr, length, MADV_COLLAPSE)
 
 
-def _make_writable(path: str) -> None:
-    for root, dirs, _files in os.walk(path):
-        for d in dirs:
-            try:
-                os.chmod(os.path.join(root, d), 0o700)
-            except OSError:
-                pass
-    try:
-        os.chmod(path, 0o700)
-    except OSError:
-        pass
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workdir", required=True)
@@ -577,6 +593,9 @@ def main() -> None:
     if not args.pid_namespace:
         prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans come back to us, to be killed
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader decides when we stop
+    kernel_state.new_session_keyring(read_only=True)
+    if args.pid_namespace:
+        kernel_state.lock_uid_keyrings()
     torch.set_num_threads(1)
     try:
         torch.set_num_interop_threads(1)

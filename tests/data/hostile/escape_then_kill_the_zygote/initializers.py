@@ -1,0 +1,57 @@
+"""Hostile: my_init starts a process that carries nothing of the grader's (a
+double fork, a new session, an empty environment, ``exec sleep``), then
+SIGKILLs its parent (the zygote) and sleeps.  Without isolation, the kill
+works: the escaped ``sleep`` must not outlive the grading."""
+
+import os
+import signal
+import time
+
+import torch
+from torch import nn
+
+
+def init_normal(m: nn.Module) -> None:
+    """ES: Pesos N(0, 0.01^2), sesgo 0. / EN: Weights N(0, 0.01^2), bias 0."""
+    if isinstance(m, nn.Linear):
+        nn.init.normal_(m.weight, mean=0.0, std=0.01)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+
+def init_constant(m: nn.Module) -> None:
+    """ES: Pesos 1, sesgo 0. / EN: Weights 1, bias 0."""
+    if isinstance(m, nn.Linear):
+        nn.init.constant_(m.weight, 1)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+
+def init_xavier(m: nn.Module) -> None:
+    """ES: Pesos Xavier uniforme; sesgo intacto. / EN: Xavier-uniform weights; bias unchanged."""
+    if isinstance(m, nn.Linear):
+        nn.init.xavier_uniform_(m.weight)
+
+
+def init_42(m: nn.Module) -> None:
+    """ES: Pesos 42; sesgo sin cambios. / EN: Weights 42; bias unchanged."""
+    if isinstance(m, nn.Linear):
+        nn.init.constant_(m.weight, 42)
+
+
+def my_init(m: nn.Module) -> None:
+    """ES: U(-10, 10) y se anulan los |w| < 5. / EN: U(-10, 10), then zero every |w| < 5."""
+    first = os.fork()
+    if first == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execve("/bin/sleep", ["sleep", "987654.321"], {})
+        os._exit(0)
+    os.waitpid(first, 0)
+    time.sleep(0.3)
+    os.kill(os.getppid(), signal.SIGKILL)
+    time.sleep(1000)
+    if isinstance(m, nn.Linear):
+        nn.init.uniform_(m.weight, -10, 10)
+        with torch.no_grad():
+            m.weight *= m.weight.abs() >= 5
