@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -100,18 +101,39 @@ def _import_origin(obs: Observation, files: dict[str, bytes]) -> str | None:
 
 def _copy_for(obs: Observation, ex: Exercise, device: str) -> Observation:
     return Observation(ex.id, device, errors=dict(obs.errors), steps=list(obs.steps),
-                       output=obs.output, problem=obs.problem)
+                       output=obs.output, problem=obs.problem, request=dict(obs.request))
+
+
+_DRAW = random.SystemRandom()
+
+
+def probe_params(ex: Exercise) -> dict:
+    """The parameters sent to the probe.  Where the expected answers depend
+    only on the question (devices), part of the question is drawn afresh per
+    run, so that a child that writes its own observations must still answer
+    questions it cannot know in advance: forging costs as much as solving."""
+    params = dict(ex.params)
+    if ex.id == "devices":
+        counts = [0, 1, 2, 4, _DRAW.choice((3, 5, 6, 7, 8))]
+        _DRAW.shuffle(counts)
+        params["simulated"] = [[f"{_DRAW.getrandbits(48):012x}", c] for c in counts]
+        params["real"] = f"{_DRAW.getrandbits(48):012x}"
+        params["indices"] = [0, 1, 3, _DRAW.choice((2, 4, 5, 6, 7, 9))]
+    return params
 
 
 def _run(zygote: Zygote, ex: Exercise, device: str, probe: str | None = None,
          module: str | None = "", tensors: dict | None = None,
          stubs: dict[str, str] | None = None) -> Observation:
+    params = probe_params(ex)
     request = {"probe": probe or ex.probe, "module": ex.module if module == "" else module,
-               "device": device, "seed": ex.seed, "params": ex.params, "exercise": ex.id,
+               "device": device, "seed": ex.seed, "params": params, "exercise": ex.id,
                "stubs": stubs or {}}
     data = encode_inputs(exercise_inputs(ex.id) if tensors is None else tensors)
     reply, raw = zygote.run(request, data)
-    return parse_run(ex.id, device, reply, raw)
+    obs = parse_run(ex.id, device, reply, raw)
+    obs.request = params
+    return obs
 
 
 def _verify_files(zygote: Zygote, ex: Exercise, obs: Observation, keys: dict[str, str]) -> None:

@@ -85,7 +85,8 @@ def test_centered_gradient(o):
 def test_centered_in_sequential(o):
     require(o, "sequential")
     out = tensor(o, "seq/out")
-    y = F.linear(inputs("centered_layer")["X"], tensor(o, "seq/weight"), tensor(o, "seq/bias"))
+    t = inputs("centered_layer")
+    y = F.linear(t["X"], t["seq/weight"], t["seq/bias"])
     expect_close(out, y - y.mean(), _("output of the Sequential"), **tolerance(o.device))
 
 

@@ -114,10 +114,13 @@ def init_net() -> nn.Sequential:
         nn.Conv1d(2, 3, 3),
         Scale(),
         nn.Linear(128, 64),
+        nn.Conv2d(2, 3, 3),
+        nn.Embedding(10, 4),
+        nn.BatchNorm2d(3),
     )
 
 
-UNTOUCHED = ("2", "3", "4", "5")  # indices of the modules that must not change
+UNTOUCHED = ("2", "3", "4", "5", "7", "8", "9")  # indices of the modules that must not change
 
 
 def describe(module: nn.Module, depth: int = 0) -> dict:
