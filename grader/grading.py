@@ -91,12 +91,22 @@ def _import_origin(obs: Observation, files: dict[str, bytes]) -> str | None:
         missing = _NO_MODULE.match(str(err.get("message", "")))
         if err.get("type") == "ModuleNotFoundError" and missing:
             name = missing.group(1) + ".py"
-            return name if name in FILES and name not in files else None
-        frames = err.get("frames") or []
-        origin = frames[-1].get("file") if frames else None
-    else:
-        origin = ((obs.problem or {}).get("location") or {}).get("file")
-    return origin if origin in files and "/" not in origin and origin.endswith(".py") else None
+            if name in FILES and name not in files:
+                return name     # a contract file that is not there
+        # whatever the error (a module that is not installed, a helper file
+        # the learner forgot, a name missing from a helper, a NameError...):
+        # the innermost file of the submission in the traceback raised it
+        for frame in reversed(err.get("frames") or []):
+            origin = frame.get("file")
+            if _top_level_file(origin, files):
+                return origin
+        return None
+    origin = ((obs.problem or {}).get("location") or {}).get("file")
+    return origin if _top_level_file(origin, files) else None
+
+
+def _top_level_file(name, files: dict[str, bytes]) -> bool:
+    return isinstance(name, str) and name in files and "/" not in name and name.endswith(".py")
 
 
 def _copy_for(obs: Observation, ex: Exercise, device: str) -> Observation:
