@@ -18,6 +18,7 @@ from .i18n import N_, _
 _NAMES = {
     "plain": N_("plain"), "nested": N_("nested"), "tied": N_("tied"),
     "frozen": N_("frozen"), "buffers": N_("buffered"),
+    "linear": N_("bare nn.Linear(4, 8)"), "own": N_("own-parameter"),
     "shapes": N_("shapes"), "square": N_("square"), "repeated": N_("repeated-module"),
     "long": N_("twelve-module"),
     "tensor": N_("tensor"), "list": N_("list"), "dict": N_("dict"),

@@ -38,7 +38,10 @@ def _same(o, key: str, obj, what: str) -> None:
         for i, item in enumerate(obj):
             expect_close(tensor(o, f"{key}/{i}"), item, f"{what}[{i}]", rtol=0, atol=0)
     else:
-        if desc.get("type") not in ("dict", "OrderedDict") or desc.get("keys") != list(obj):
+        keys = desc.get("keys") or []
+        # a dict equal to obj: the same keys, in any order
+        if desc.get("type") not in ("dict", "OrderedDict") or len(keys) != len(obj) or \
+                set(keys) != set(obj):
             fail(_("{what}: expected a dict with keys {keys}, got a {type} with keys "
                    "{got}").format(what=what, keys=", ".join(obj), type=desc.get("type"),
                                    got=", ".join(map(str, desc.get("keys") or [])) or "-"))
