@@ -234,10 +234,46 @@ def _untag(t) -> None:
             pass
 
 
+def _storage(t: torch.Tensor) -> int | None:
+    try:
+        return t.untyped_storage().data_ptr()
+    except (RuntimeError, NotImplementedError, AttributeError):
+        return None
+
+
+def _separate_aliases(module: nn.Module) -> list[tuple[nn.Module, str, torch.Tensor]]:
+    """A plain attribute that is the very tensor registered as a buffer or
+    parameter (``self.initial = self.rand_weight``) is harmless as long as
+    forward uses the registered name; ``.to()`` would leave the alias behind.
+    For the audit such an attribute holds a copy of its own, so that only a
+    use of the alias is flagged; ``_restore`` puts the original back."""
+    registered = {_storage(t) for t in [*module.parameters(), *module.buffers()]}
+    registered.discard(None)
+    swapped = []
+    for sub in module.modules():
+        names = set(sub._parameters) | set(sub._buffers)
+        for name, value in list(vars(sub).items()):
+            if name in names or name.startswith("_") or not isinstance(value, torch.Tensor) \
+                    or isinstance(value, nn.Parameter) or _storage(value) not in registered:
+                continue
+            sub.__dict__[name] = value.detach().clone()
+            swapped.append((sub, name, value))
+    return swapped
+
+
+def _restore(swapped) -> None:
+    for sub, name, value in swapped:
+        sub.__dict__[name] = value
+
+
 def audit(module: nn.Module, inputs: tuple, learner_frames) -> dict:
     """Run ``module(*inputs)`` on the CPU and report the device bugs found."""
+    swapped = _separate_aliases(module)
+    registered = {_storage(t) for t in [*module.parameters(), *module.buffers()]}
     attributes = []
     for name, tensor in plain_tensor_attributes(module):
+        if _storage(tensor) in registered:
+            continue  # an alias kept in a list or dict: not a tensor of its own
         attributes.append({"name": name, "shape": list(tensor.shape)})
         _tag(tensor, {"what": "attribute", "attribute": name, "frames": []})
     following = [*_tensors(list(inputs), []), *module.parameters(), *module.buffers()]
@@ -250,6 +286,7 @@ def audit(module: nn.Module, inputs: tuple, learner_frames) -> dict:
             _untag(tensor)
         for t in _module_level_tensors(module):
             _untag(t)
+        _restore(swapped)
     return {"attributes": attributes, "finding": mode.finding}
 
 
