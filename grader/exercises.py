@@ -174,7 +174,9 @@ def model_io_inputs() -> dict:
 def initializer_inputs(seed: int) -> Callable[[], dict]:
     def make() -> dict:
         state = seeded_state(seed, fixtures.init_net)
-        return {f"state/{k}": v for k, v in state.items()}
+        t = {f"state/{k}": v for k, v in state.items()}
+        t["no_bias/initial"] = seeded_state(7, lambda: torch.nn.Linear(30, 20, bias=False))["weight"]
+        return t
     return make
 
 

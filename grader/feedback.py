@@ -139,3 +139,34 @@ def tolerance(device: str) -> dict:
 
 def isfinite_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def expect_distribution(t: torch.Tensor, what: str, dist: str, cdf, *, mean: float, std: float,
+                        atoms: bool = False, zero_share: float | None = None) -> None:
+    """The values look drawn from ``dist``; otherwise say, in plain words, what
+    they look like against what was expected, with the Kolmogorov-Smirnov
+    figures as the detail."""
+    from .statistics import ks_test
+
+    result = ks_test(t, cdf, atoms=atoms)
+    if result.passed:
+        return
+    flat = t.detach().double().reshape(-1)
+    lo, hi = (float(flat.min()), float(flat.max())) if flat.numel() else (math.nan, math.nan)
+    scale = max(abs(std), 1e-12)
+    close = abs(result.mean - mean) <= 0.1 * scale and abs(result.std - std) <= 0.1 * scale
+    if close:
+        words = _("{what}: your values have mean {mean:.4g} and standard deviation {std:.4g}, as "
+                  "expected, but they are not spread like {dist} (range [{lo:.4g}, {hi:.4g}])")
+    else:
+        words = _("{what}: your values have mean {mean:.4g} and standard deviation {std:.4g} "
+                  "(range [{lo:.4g}, {hi:.4g}]); expected {dist}: mean about {emean:.4g}, "
+                  "standard deviation about {estd:.4g}")
+    text = words.format(what=what, mean=result.mean, std=result.std, lo=lo, hi=hi, dist=dist,
+                        emean=mean, estd=std)
+    if zero_share is not None and flat.numel():
+        text += _("; {got:.0%} of them are exactly 0, expected about {want:.0%}").format(
+            got=float((flat == 0).double().mean()), want=zero_share)
+    text += _(". Detail: Kolmogorov-Smirnov distance {d:.4f}, at most {crit:.4f} allowed for "
+              "n = {n} values").format(d=result.distance, crit=result.critical, n=result.n)
+    fail(text)

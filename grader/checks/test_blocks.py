@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..child import fixtures
-from ..feedback import expect_close, expect_shape, fail, require, tensor, tolerance, value
+from ..feedback import (expect_close, expect_distribution, expect_shape, fail, require, tensor,
+                        tolerance, value)
 from ..i18n import N_, _
+from ..statistics import uniform_cdf
 from ..steps import case_name
 from . import check
 from .common import (DEVICE_HINT, DEVICE_TITLE, device_check, fmt_linear, has_params, inputs,
@@ -268,6 +272,8 @@ def test_fixed_buffer(o):
                "[{lo:.4g}, {hi:.4g}]").format(lo=lo, hi=hi))
     if "rand_weight" not in value(o, "state_dict_keys", kind=list):
         fail(_("rand_weight is missing from state_dict()"))
+    expect_distribution(rw, "rand_weight", "U(0, 1) (torch.rand)", uniform_cdf(0.0, 1.0),
+                        mean=0.5, std=math.sqrt(1 / 12))
 
 
 @check("fixed_hidden_mlp", "constant",

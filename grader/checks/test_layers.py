@@ -6,9 +6,10 @@ import torch
 import torch.nn.functional as F
 
 from ..child import fixtures
-from ..feedback import expect_close, expect_shape, fail, require, tensor, tolerance, value
+from ..feedback import (expect_close, expect_distribution, expect_shape, fail, require, tensor,
+                        tolerance, value)
 from ..i18n import N_, _
-from ..statistics import ks_test, normal_cdf
+from ..statistics import normal_cdf
 from . import check
 from .common import DEVICE_HINT, DEVICE_TITLE, device_check, inputs
 
@@ -178,13 +179,7 @@ def test_linear_init(o):
                              ("init_wide/bias", (8192,), "MyLinear(2, 8192).bias")):
         t = tensor(o, key, what=what)
         expect_shape(t.shape, shape, what)
-        result = ks_test(t, normal_cdf(0.0, 1.0))
-        if not result.passed:
-            fail(_("{what} does not look like N(0, 1): Kolmogorov-Smirnov distance {d:.4f} "
-                   "(must be at most {crit:.4f} for n = {n}); observed mean {mean:.4g}, standard "
-                   "deviation {std:.4g}").format(
-                       what=what, d=result.distance, crit=result.critical,
-                       n=result.n, mean=result.mean, std=result.std))
+        expect_distribution(t, what, "N(0, 1)", normal_cdf(0.0, 1.0), mean=0.0, std=1.0)
 
 
 @check("my_linear", "in_sequential", title=N_("nn.Sequential(MyLinear(64, 8), MyLinear(8, 1)) "

@@ -33,8 +33,9 @@ def initializer(rec, mod, t, device, params):
     rec.value("is_parameter", [isinstance(p, nn.Parameter) for p in net.parameters()])
     rec.value("optimizer_sees", opt.param_groups[0]["params"][0] is net[0].weight)
     with rec.step("no_bias", f"{name}(nn.Linear(30, 20, bias=False))"):
-        torch.manual_seed(7)
         lin = nn.Linear(30, 20, bias=False)
+        with torch.no_grad():
+            lin.weight.copy_(t["no_bias/initial"])
         w = lin.weight
         fn(lin)
         rec.tensor("no_bias/weight", lin.weight)
