@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import re
 import time
@@ -16,8 +17,8 @@ from .checking import run_checks
 from .exercises import EXERCISES, FILES, Exercise, encode_inputs
 from .checks.common import inputs as exercise_inputs
 from .feedback import Context
-from .i18n import _
-from .limits import Limits
+from .i18n import N_, _
+from .limits import Limits, human_size
 from .observations import Observation, parse_run
 from .results import build_results
 from .sandbox import Isolation, Zygote
@@ -39,24 +40,88 @@ class Options:
     language: str = "en"
 
 
-def read_submission(folder: Path) -> dict[str, bytes]:
-    """Regular files of the folder (no links), capped in number and size."""
+def _pruned(folder: Path, dirpath: str, dirs: list[str], notes: list[dict]) -> None:
+    """Drop from ``dirs`` the folders that are not part of the code: hidden
+    ones and caches silently, virtual environments (they hold pyvenv.cfg) and
+    folders without a single .py file with a note, whatever their names."""
+    keep = []
+    for name in sorted(dirs):
+        path = Path(dirpath) / name
+        rel = path.relative_to(folder).as_posix() + "/"
+        if name in SKIP_DIRS or name.startswith(".") or path.is_symlink():
+            continue
+        if (path / "pyvenv.cfg").is_file() or (path / "conda-meta").is_dir() or \
+                name == "site-packages":
+            notes.append({"path": rel, "why": "virtual_environment"})
+        elif not _has_python(path):
+            notes.append({"path": rel, "why": "no_python"})
+        else:
+            keep.append(name)
+    dirs[:] = keep
+
+
+def _has_python(path: Path) -> bool:
+    for _dirpath, dirs, names in os.walk(path):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS]
+        if any(n.endswith(".py") for n in names):
+            return True
+    return False
+
+
+def read_submission_notes(folder: Path) -> tuple[dict[str, bytes], list[dict]]:
+    """Regular files of the folder (no links), capped in number and size, and
+    what was not read and why.  The six contract files are read first, then
+    the other .py files, then the rest; a file beyond a cap is named in a note."""
+    notes: list[dict] = []
+    found: list[str] = []
+    for dirpath, dirs, names in os.walk(folder):
+        _pruned(folder, dirpath, dirs, notes)
+        for name in names:
+            path = Path(dirpath) / name
+            if name.startswith(".") or path.is_symlink() or not path.is_file():
+                continue
+            found.append(path.relative_to(folder).as_posix())
+
+    def priority(rel: str) -> tuple:
+        return (0 if rel in FILES else 1 if rel.endswith(".py") else 2, rel)
+
     files: dict[str, bytes] = {}
     total = 0
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts):
-            continue
-        if path.is_symlink() or not path.is_file():
-            continue
-        if len(files) >= MAX_FILES:
-            break
+    for rel in sorted(found, key=priority):
+        path = folder / rel
         size = path.stat().st_size
-        if total + size > MAX_BYTES:
+        if len(files) >= MAX_FILES:
+            notes.append({"path": rel, "why": "file_limit"})
             continue
-        files[rel.as_posix()] = path.read_bytes()
+        if total + size > MAX_BYTES:
+            notes.append({"path": rel, "why": "size_limit"})
+            continue
+        files[rel] = path.read_bytes()
         total += size
-    return files
+    return files, notes
+
+
+def read_submission(folder: Path) -> dict[str, bytes]:
+    return read_submission_notes(folder)[0]
+
+
+_NOT_READ = {
+    "virtual_environment": N_("a virtual environment"),
+    "no_python": N_("a folder without .py files"),
+    "file_limit": N_("beyond the limit of {files} files"),
+    "size_limit": N_("beyond the limit of {size} in all"),
+}
+
+
+def describe_not_read(notes: list[dict], limit: int = 20) -> str:
+    """One line naming what was not read, in the learner's language."""
+    parts = [f"{n['path']} ({_(_NOT_READ[n['why']]).format(files=MAX_FILES, size=human_size(MAX_BYTES))})"
+             for n in notes[:limit]]
+    more = len(notes) - limit
+    text = _("Not read: {items}").format(items="; ".join(parts))
+    if more > 0:
+        text += _(" and {count} more").format(count=more)
+    return text
 
 
 def submission_hash(files: dict[str, bytes]) -> str:
@@ -217,16 +282,20 @@ def collect(zygote: Zygote, files: dict[str, bytes], devices: list[str]) -> \
 def grade(folder: Path, zygote: Zygote, options: Options, isolation: Isolation) -> dict:
     """Grade one submission folder; returns the results.json document."""
     started = time.monotonic()
-    files = read_submission(folder)
+    files, not_read = read_submission_notes(folder)
     Context.limits = options.limits
     observations = collect(zygote, files, options.devices)
     outcomes = run_checks(observations)
-    return build_results(
+    doc = build_results(
         name=folder.name, observations=observations, outcomes=outcomes,
         files=files, options=options, isolation=isolation,
         execution_time=time.monotonic() - started,
         metadata={"grader_version": __version__, "torch_version": torch.__version__,
-                  "submission_hash": submission_hash(files)})
+                  "submission_hash": submission_hash(files), "not_read": not_read})
+    if not_read:
+        doc["output"] += "\n" + describe_not_read(not_read)
+        doc["metadata"]["not_read_text"] = describe_not_read(not_read)
+    return doc
 
 
 __all__ = ["FILES", "Options", "SubmissionError", "collect", "grade", "read_submission"]
