@@ -20,6 +20,15 @@ class CheckFailed(AssertionError):
     """A check did not pass; ``str(exc)`` is the learner-facing message."""
 
 
+class NotRun(CheckFailed):
+    """The property could not be observed at all (the file failed at import,
+    the run crashed or hit a limit): the check's own hint is beside the point."""
+
+
+def not_run(message: str) -> None:
+    raise NotRun(message)
+
+
 class Context:
     """What the checks need besides observations (set per grading run)."""
 
@@ -39,13 +48,15 @@ def label_of(o: Observation, step: str) -> str:
 
 def require(o: Observation, step: str) -> None:
     """The step ran and did not raise; otherwise fail with what happened."""
+    if "import" in o.errors:
+        not_run(describe_error(o.errors["import"], label_of(o, "import"), Context.limits))
     if step in o.errors:
         fail(describe_error(o.errors[step], label_of(o, step), Context.limits))
-    for pre in ("import", "construct", "lookup"):
+    for pre in ("construct", "lookup"):
         if pre in o.errors and pre != step:
             fail(describe_error(o.errors[pre], label_of(o, pre), Context.limits))
     if o.problem is not None:
-        fail(describe_problem(o.problem, Context.limits))
+        not_run(describe_problem(o.problem, Context.limits))
     if not o.step_reached(step):
         fail(_("{step}: this step did not run because an earlier step failed").format(step=step))
 
@@ -55,7 +66,7 @@ def value(o: Observation, key: str, step: str | None = None, kind: type | tuple 
         require(o, step)
     if key not in o.values:
         if o.problem is not None:
-            fail(describe_problem(o.problem, Context.limits))
+            not_run(describe_problem(o.problem, Context.limits))
         fail(_("nothing was observed for {key}").format(key=key))
     v = o.values[key]
     if not isinstance(v, kind):
@@ -69,7 +80,7 @@ def tensor(o: Observation, key: str, step: str | None = None, what: str = "") ->
     t = o.tensors.get(key)
     if t is None:
         if o.problem is not None:
-            fail(describe_problem(o.problem, Context.limits))
+            not_run(describe_problem(o.problem, Context.limits))
         fail(_("{what}: no tensor was produced").format(what=what or key))
     return t
 

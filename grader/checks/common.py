@@ -47,6 +47,9 @@ def fmt_linear(desc: dict) -> str:
 DEVICE_HINT = N_("Keep constant tensors with register_buffer and create tensors in forward "
                  "with device=X.device (or torch.zeros_like, X.new_zeros), so that the model "
                  "works wherever .to(device) puts it.")
+DEVICE_HINT_CREATED = N_("Create tensors in forward on the input's device: device=X.device, "
+                         "torch.zeros_like(X) or X.new_zeros(...); never .cpu() or "
+                         "device=\"cpu\" inside forward.")
 DEVICE_TITLE = N_("Moves to a device with .to(device) and runs there")
 
 

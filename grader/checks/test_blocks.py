@@ -9,13 +9,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..child import fixtures
-from ..feedback import (expect_close, expect_distribution, expect_shape, fail, require, tensor,
+from ..feedback import (CheckFailed, expect_close, expect_distribution, expect_shape, fail, require, tensor,
                         tolerance, value)
 from ..i18n import N_, _
 from ..statistics import uniform_cdf
 from ..steps import case_name
 from . import check
-from .common import (DEVICE_HINT, DEVICE_TITLE, device_check, fmt_linear, has_params, inputs,
+from .common import (DEVICE_HINT, DEVICE_HINT_CREATED, DEVICE_TITLE, device_check, fmt_linear,
+                     has_params, inputs,
                      linear_desc, params_from)
 
 MLP_KEYS = ["hidden.weight", "hidden.bias", "out.weight", "out.bias"]
@@ -152,8 +153,16 @@ def test_seq_output(o):
         out = tensor(o, f"{chain}/out", step=f"{chain}/out")
         with torch.no_grad():
             expected = _chain_reference(chain)(X)
-        expect_close(out, expected, _("output of the {chain} chain").format(chain=case_name(chain)),
-                     **tolerance(o.device))
+        try:
+            expect_close(out, expected, _("output of the {chain} chain").format(
+                chain=case_name(chain)), **tolerance(o.device))
+        except CheckFailed as exc:
+            if chain != "repeated":
+                raise
+            fail(str(exc) + _(". In this chain the same module is given twice (positions 0 "
+                              "and 2) and must run twice, as in nn.Sequential: "
+                              "self.children() and named_children() list a module only once; "
+                              "iterate over self._modules.values() instead"))
 
 
 @check("my_sequential", "keys", title=N_("Children named \"0\", \"1\", …: same state_dict() keys "
@@ -194,7 +203,7 @@ def test_seq_empty(o):
     expect_close(out, inputs("my_sequential")["X"], _("output of MySequential()"), rtol=0, atol=0)
 
 
-@check("my_sequential", "device", title=DEVICE_TITLE, hint=DEVICE_HINT)
+@check("my_sequential", "device", title=DEVICE_TITLE, hint=DEVICE_HINT_CREATED)
 def test_seq_device(o):
     _require_some_chain(o)
     device_check(o)

@@ -9,7 +9,7 @@ from ..feedback import expect_close, expect_shape, fail, require, tensor, tolera
 from ..i18n import N_, _
 from ..steps import case_name
 from . import check
-from .common import DEVICE_HINT, DEVICE_TITLE, device_check, fmt_linear, inputs, linear_desc
+from .common import DEVICE_HINT_CREATED, DEVICE_TITLE, device_check, fmt_linear, inputs, linear_desc
 
 BLOCK1 = [("0", 4, 8), ("1", None, None), ("2", 8, 4), ("3", None, None)]
 
@@ -109,7 +109,7 @@ def test_nested_access(o):
     expect_shape(shape, (8,), 'rgnet()[0].get_submodule("block 1")[0].bias')
 
 
-@check("nested_blocks", "device", title=DEVICE_TITLE, hint=DEVICE_HINT)
+@check("nested_blocks", "device", title=DEVICE_TITLE, hint=DEVICE_HINT_CREATED)
 def test_nested_device(o):
     device_check(o)
 
@@ -282,6 +282,6 @@ def test_tied_output(o):
         expect_close(out, _tied_reference(o)(X), _("output of tied_net()"), **tolerance(o.device))
 
 
-@check("tied_parameters", "device", title=DEVICE_TITLE, hint=DEVICE_HINT)
+@check("tied_parameters", "device", title=DEVICE_TITLE, hint=DEVICE_HINT_CREATED)
 def test_tied_device(o):
     device_check(o)

@@ -84,7 +84,7 @@ def tied_parameters(rec, mod, t, device, params):
         other = mod.tied_net()
         with torch.no_grad():
             other[2].weight[0, 0] = 100.0
-        rec.value("change_seen", float(other[4].weight[0, 0]))
+        rec.value("change_seen", float(other[4].weight[0, 0].detach()))
     if not move(rec, net, device):
         return
     forward(rec, "out", net, t["X"].to(device), "tied_net()(X) on X (5, 4)")

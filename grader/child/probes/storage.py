@@ -119,6 +119,9 @@ def model_io(rec, mod, t, device, params):
                                            if v.data_ptr() in own])
         for key, value in clone.state_dict().items():
             rec.tensor(f"clone/state/{key}", value)
+        # the values are compared in eval mode whatever mode the clone came
+        # back in: a missing .eval() costs the eval-mode check only
+        clone.eval()
         with torch.no_grad():
             out = clone(t["X"].to(device))
         rec.tensor("clone/out", out)
@@ -129,5 +132,6 @@ def model_io(rec, mod, t, device, params):
     calls.clear()
     with rec.step("load_gpu", "load_params(factory, a file saved from a GPU model)"):
         clone = mod.load_params(lambda: fixtures.io_net(), gpu_path)
+        clone.eval()  # the mode is the eval-mode check's business
         with torch.no_grad():
             rec.tensor("gpu/out", clone(t["X"]))
