@@ -12,7 +12,7 @@ class CenteredLayer(nn.Module):
         super().__init__()
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        ones = torch.ones(X.shape, device=torch.device("cpu"))
+        ones = torch.ones(X.shape, dtype=X.dtype, device=torch.device("cpu"))
         return X - X.mean() * ones
 
 
