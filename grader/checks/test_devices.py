@@ -39,14 +39,14 @@ def _show(desc: dict) -> str:
 
 def _require_step(o, label: str, call: str, count: int) -> None:
     """The call ran; otherwise say what stopped it, without the run's key."""
+    if "import" in o.errors:
+        not_run(describe_error(o.errors["import"], label_of(o, "import"), Context.limits))
     for step in (f"import/{label}", f"{label}/{call}"):
         if step in o.errors:
             fail(describe_error(o.errors[step], label_of(o, step), Context.limits))
+    if o.problem is not None:  # the run's own problem (time limit, crash, leftovers...)
+        not_run(describe_problem(o.problem, Context.limits))
     if not o.step_reached(f"{label}/{call}"):
-        if "import" in o.errors:
-            not_run(describe_error(o.errors["import"], label_of(o, "import"), Context.limits))
-        if o.problem is not None:
-            not_run(describe_problem(o.problem, Context.limits))
         fail(_("with {count} GPU(s), {call} did not run because an earlier step "
                "failed").format(count=count, call=call))
 
