@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from ..feedback import CheckFailed, Context, NotRun, fail, label_of, not_run, value
-from ..problems import describe_error, describe_problem
 from ..i18n import N_, _
+from ..problems import describe_error, describe_problem
 from . import check
 
 def _runs(o) -> dict[int, str]:
