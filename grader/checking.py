@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,18 +13,22 @@ import pytest
 from pytest_jsonreport.plugin import JSONReport
 
 from .checks import load_catalog
-from .feedback import MAX_MESSAGE, CheckFailed
+from .feedback import MAX_MESSAGE, CheckFailed, NotRun
 from .i18n import _
 from .observations import Observation
 from .untrusted import shorten
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
+_SHAPE_ERROR = re.compile(r"shapes cannot be multiplied|must match the size|size mismatch|"
+                          r"The size of tensor|Expected size|mat1 and mat2|doesn't match the "
+                          r"broadcast shape|shape '\[")
 
 
 @dataclass
 class DeviceOutcome:
     status: str          # "passed" | "failed"
     message: str = ""
+    blocked: bool = False  # not observable at all (import failure, crash, limit)
 
 
 @dataclass
@@ -75,15 +80,26 @@ class ObservationPlugin:
         marker = item.get_closest_marker("grader_check")
         obs = item.callspec.params["o"]
         message = ""
+        blocked = False
         if call.excinfo is not None:
             exc = call.excinfo.value
             if isinstance(exc, CheckFailed):
                 message = shorten(str(exc), MAX_MESSAGE)
+                blocked = isinstance(exc, NotRun)
+            elif isinstance(exc, RuntimeError) and _SHAPE_ERROR.search(str(exc)):
+                # the learner's tensors do not fit the formula they are checked with
+                message = shorten(_("the shapes of your module's tensors do not fit the "
+                                    "formula: {error}").format(error=str(exc)), 1000)
             else:
                 message = shorten(_("internal error of the grader's check: {error}").format(
                     error=f"{type(exc).__name__}: {exc}"), 1000)
+            if not blocked and any(k.endswith(".input_changed") and v is True
+                                   for k, v in obs.values.items()):
+                message += _(" (note: forward changed its input X in place, e.g. with X.sub_() "
+                             "or X -= ...; a module must leave its input alone and compute a "
+                             "new tensor)")
         item.user_properties.extend([("check", marker.kwargs["id"]), ("device", obs.device),
-                                       ("message", message)])
+                                       ("message", message), ("blocked", blocked)])
 
 
 def run_checks(observations: dict[str, dict[str, Observation]]) -> dict[str, CheckOutcome]:
@@ -120,5 +136,5 @@ def run_checks(observations: dict[str, dict[str, Observation]]) -> dict[str, Che
             continue
         status = "passed" if test.get("outcome") == "passed" else "failed"
         outcomes.setdefault(cid, CheckOutcome(cid)).devices[props["device"]] = DeviceOutcome(
-            status, props.get("message", ""))
+            status, props.get("message", ""), bool(props.get("blocked")))
     return outcomes

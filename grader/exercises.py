@@ -48,8 +48,23 @@ def mlp_inputs() -> dict:
             "G": _randn(g, 64, 10)}
 
 
+def seeded_state(seed: int, make: Callable[[], torch.nn.Module]) -> dict[str, torch.Tensor]:
+    """The state_dict of ``make()`` built under ``seed``, in the grader's own
+    process (its global RNG untouched).  Probes load these values into the
+    modules they hand to learner code, so that every reference value a check
+    compares against comes from the grader, never from the child."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        module = make()
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
 def seq_inputs() -> dict:
-    return {"X": _randn(_gen(102), 5, 8)}
+    t = {"X": _randn(_gen(102), 5, 8)}
+    for chain, make in fixtures.CHAINS.items():
+        state = seeded_state(len(chain), lambda make=make: torch.nn.Sequential(*make()))
+        t.update({f"{chain}/given/{k}": v for k, v in state.items()})
+    return t
 
 
 def fixed_inputs() -> dict:
@@ -58,10 +73,12 @@ def fixed_inputs() -> dict:
 
 def centered_inputs() -> dict:
     g = _gen(104)
+    seq = seeded_state(3, lambda: torch.nn.Linear(8, 128))
     return {"X": _randn(g, 4, 8) * 3 + 2, "G": _randn(g, 4, 8),
             "Xbig": _randn(g, 64, 256) * 100 + 1000,
             "X64": _randn(g, 16, 16, dtype=torch.float64) + 5,
-            "X3d": _randn(g, 3, 4, 5) * 2 - 1}
+            "X3d": _randn(g, 3, 4, 5) * 2 - 1,
+            "seq/weight": seq["weight"], "seq/bias": seq["bias"]}
 
 
 def linear_inputs() -> dict:
@@ -133,8 +150,34 @@ def gpu_model_state() -> dict:
     return {k: v.clone() for k, v in net.state_dict().items()}
 
 
+@functools.lru_cache(maxsize=None)
+def original_model_state() -> dict:
+    """The model that model_io saves: trained batch-norm statistics, eval mode."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(21)
+        net = fixtures.io_net()
+    X = _randn(_gen(109), 7, 6)
+    net.train()
+    with torch.no_grad():
+        for i in range(3):
+            net(X * (i + 1) + i)  # move batch-norm running statistics
+    return {k: v.clone() for k, v in net.state_dict().items()}
+
+
 def model_io_inputs() -> dict:
-    return {"X": _randn(_gen(109), 7, 6), "gpu_file": _file_tensor(gpu_state_file(gpu_model_state()))}
+    t = {"X": _randn(_gen(109), 7, 6),
+         "gpu_file": _file_tensor(gpu_state_file(gpu_model_state()))}
+    t.update({f"original/{k}": v for k, v in original_model_state().items()})
+    return t
+
+
+def initializer_inputs(seed: int) -> Callable[[], dict]:
+    def make() -> dict:
+        state = seeded_state(seed, fixtures.init_net)
+        t = {f"state/{k}": v for k, v in state.items()}
+        t["no_bias/initial"] = seeded_state(7, lambda: torch.nn.Linear(30, 20, bias=False))["weight"]
+        return t
+    return make
 
 
 EXERCISES: tuple[Exercise, ...] = (
@@ -155,15 +198,18 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("tied_parameters", "parameters.py", N_("Tied parameters: tied_net"),
              "tied_parameters", True, 8, tied_inputs),
     Exercise("init_normal", "initializers.py", N_("init_normal: N(0, 0.01) weights, zero bias"),
-             "initializer", False, 9, params={"function": "init_normal", "seed": 9}),
+             "initializer", False, 9,
+             initializer_inputs(9), params={"function": "init_normal", "seed": 9}),
     Exercise("init_constant", "initializers.py", N_("init_constant: weights 1, zero bias"),
-             "initializer", False, 10, params={"function": "init_constant", "seed": 10}),
+             "initializer", False, 10,
+             initializer_inputs(10), params={"function": "init_constant", "seed": 10}),
     Exercise("init_xavier", "initializers.py", N_("init_xavier: Xavier uniform weights"),
-             "initializer", False, 11, params={"function": "init_xavier", "seed": 11}),
+             "initializer", False, 11,
+             initializer_inputs(11), params={"function": "init_xavier", "seed": 11}),
     Exercise("init_42", "initializers.py", N_("init_42: weights 42"), "initializer", False, 12,
-             params={"function": "init_42", "seed": 12}),
+             initializer_inputs(12), params={"function": "init_42", "seed": 12}),
     Exercise("my_init", "initializers.py", N_("my_init: a custom distribution"), "initializer",
-             False, 13, params={"function": "my_init", "seed": 13}),
+             False, 13, initializer_inputs(13), params={"function": "my_init", "seed": 13}),
     Exercise("tensor_io", "storage.py", N_("Saving and loading tensors"), "tensor_io", False, 14,
              tensor_io_inputs),
     Exercise("model_io", "storage.py", N_("Saving and loading model parameters"), "model_io",

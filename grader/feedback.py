@@ -23,6 +23,15 @@ class CheckFailed(AssertionError):
     """A check did not pass; ``str(exc)`` is the learner-facing message."""
 
 
+class NotRun(CheckFailed):
+    """The property could not be observed at all (the file failed at import,
+    the run crashed or hit a limit): the check's own hint is beside the point."""
+
+
+def not_run(message: str) -> None:
+    raise NotRun(message)
+
+
 class Context:
     """What the checks need besides observations (set per grading run)."""
 
@@ -42,13 +51,15 @@ def label_of(o: Observation, step: str) -> str:
 
 def require(o: Observation, step: str) -> None:
     """The step ran and did not raise; otherwise fail with what happened."""
+    if "import" in o.errors:
+        not_run(describe_error(o.errors["import"], label_of(o, "import"), Context.limits))
     if step in o.errors:
         fail(describe_error(o.errors[step], label_of(o, step), Context.limits))
-    for pre in ("import", "construct", "lookup"):
+    for pre in ("construct", "lookup"):
         if pre in o.errors and pre != step:
             fail(describe_error(o.errors[pre], label_of(o, pre), Context.limits))
     if o.problem is not None:
-        fail(describe_problem(o.problem, Context.limits))
+        not_run(describe_problem(o.problem, Context.limits))
     if not o.step_reached(step):
         fail(_("{step}: this step did not run because an earlier step failed").format(step=step))
 
@@ -58,7 +69,7 @@ def value(o: Observation, key: str, step: str | None = None, kind: type | tuple 
         require(o, step)
     if key not in o.values:
         if o.problem is not None:
-            fail(describe_problem(o.problem, Context.limits))
+            not_run(describe_problem(o.problem, Context.limits))
         fail(_("nothing was observed for {key}").format(key=key))
     v = o.values[key]
     if not isinstance(v, kind):
@@ -72,7 +83,7 @@ def tensor(o: Observation, key: str, step: str | None = None, what: str = "") ->
     t = o.tensors.get(key)
     if t is None:
         if o.problem is not None:
-            fail(describe_problem(o.problem, Context.limits))
+            not_run(describe_problem(o.problem, Context.limits))
         fail(_("{what}: no tensor was produced").format(what=what or key))
     return t
 
@@ -142,3 +153,34 @@ def tolerance(device: str) -> dict:
 
 def isfinite_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def expect_distribution(t: torch.Tensor, what: str, dist: str, cdf, *, mean: float, std: float,
+                        atoms: bool = False, zero_share: float | None = None) -> None:
+    """The values look drawn from ``dist``; otherwise say, in plain words, what
+    they look like against what was expected, with the Kolmogorov-Smirnov
+    figures as the detail."""
+    from .statistics import ks_test
+
+    result = ks_test(t, cdf, atoms=atoms)
+    if result.passed:
+        return
+    flat = t.detach().double().reshape(-1)
+    lo, hi = (float(flat.min()), float(flat.max())) if flat.numel() else (math.nan, math.nan)
+    scale = max(abs(std), 1e-12)
+    close = abs(result.mean - mean) <= 0.1 * scale and abs(result.std - std) <= 0.1 * scale
+    if close:
+        words = _("{what}: your values have mean {mean:.4g} and standard deviation {std:.4g}, as "
+                  "expected, but they are not spread like {dist} (range [{lo:.4g}, {hi:.4g}])")
+    else:
+        words = _("{what}: your values have mean {mean:.4g} and standard deviation {std:.4g} "
+                  "(range [{lo:.4g}, {hi:.4g}]); expected {dist}: mean about {emean:.4g}, "
+                  "standard deviation about {estd:.4g}")
+    text = words.format(what=what, mean=result.mean, std=result.std, lo=lo, hi=hi, dist=dist,
+                        emean=mean, estd=std)
+    if zero_share is not None and flat.numel():
+        text += _("; {got:.0%} of them are exactly 0, expected about {want:.0%}").format(
+            got=float((flat == 0).double().mean()), want=zero_share)
+    text += _(". Detail: Kolmogorov-Smirnov distance {d:.4f}, at most {crit:.4f} allowed for "
+              "n = {n} values").format(d=result.distance, crit=result.critical, n=result.n)
+    fail(text)

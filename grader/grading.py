@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
+import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -11,23 +11,20 @@ from pathlib import Path
 
 import torch
 
-from . import __version__, untrusted
+from . import __version__
 from .checking import run_checks
 from .exercises import EXERCISES, FILES, Exercise, encode_inputs
 from .checks.common import inputs as exercise_inputs
 from .feedback import Context
 from .i18n import _
-from .limits import Limits, human_size
+from .limits import Limits
 from .observations import Observation, parse_run
 from .results import build_results, error_results
 from .sandbox import Isolation, Zygote
 from .steps import translate
+from .submission import (MAX_FILES, Submission, describe_not_read, read_folder,  # noqa: F401
+                         read_submission, read_submission_notes)
 
-MAX_FILES = 200
-MAX_BYTES = 20 * 1024 * 1024
-MAX_DEPTH = 32              # folder levels read below the submission folder
-MAX_ENTRIES = 20_000        # directory entries looked at, in all
-SKIP_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints", ".venv", "venv"}
 
 
 class SubmissionError(Exception):
@@ -45,103 +42,6 @@ class Options:
     devices: list[str]
     limits: Limits = field(default_factory=Limits)
     language: str = "en"
-
-
-@dataclass
-class Submission:
-    """The files of a submission folder and what reading them left out or changed."""
-
-    files: dict[str, bytes]
-    notes: list[str] = field(default_factory=list)     # learner-facing, translated
-
-
-def read_submission(folder: Path) -> dict[str, bytes]:
-    """Regular files of the folder (no links), capped in number and size."""
-    return read_folder(folder).files
-
-
-def read_folder(folder: Path) -> Submission:
-    """Regular files of the folder (no links), capped in number, size and depth.
-
-    Never fails on what the folder holds: a file that cannot be read, a name
-    that is not UTF-8 (read as Windows-1252: ``notas_a\\xf1o.py`` is graded
-    as ``notas_año.py``), a tree too deep or too large are left out or
-    renamed, each with a note."""
-    sub = Submission({})
-    found = _walk(os.fsencode(folder), sub.notes)
-    total = 0
-    by_name: dict[str, bytes] = {}
-    for parts in sorted(found, key=_name_order):
-        raw = b"/".join(parts)
-        shown = untrusted.shown_name(raw)
-        name = "/".join(untrusted.file_name(p) for p in parts)
-        if name in by_name:
-            sub.notes.append(_("{name}: left out: read as Windows-1252, its name is that of "
-                               "another file").format(name=shown))
-            continue
-        if len(sub.files) >= MAX_FILES:
-            sub.notes.append(_("only the first {count} files were graded").format(
-                count=MAX_FILES))
-            break
-        try:
-            with open(os.path.join(os.fsencode(folder), raw), "rb") as fh:
-                data = fh.read(MAX_BYTES - total + 1)
-        except OSError as exc:
-            sub.notes.append(_("{name}: left out: it could not be read ({error})").format(
-                name=shown, error=untrusted.clean_text(exc.strerror or str(exc))))
-            continue
-        if total + len(data) > MAX_BYTES:
-            sub.notes.append(_("{name}: left out: the files of a submission may hold {size} "
-                               "in all").format(name=shown, size=human_size(MAX_BYTES)))
-            continue
-        if name != shown:
-            sub.notes.append(_("{name}: the file name is not UTF-8 (a zip made on Windows?); "
-                               "it was graded as {new}").format(name=shown, new=name))
-        by_name[name] = raw
-        sub.files[name] = data
-        total += len(data)
-    return sub
-
-
-def _name_order(parts: tuple[bytes, ...]) -> tuple:
-    """Name order; of two names that read the same, the UTF-8 one first."""
-    names = [untrusted.file_name(p) for p in parts]
-    return names, [untrusted.shown_name(p) != n for p, n in zip(parts, names)]
-
-
-def _walk(top: bytes, notes: list[str]) -> list[tuple[bytes, ...]]:
-    """Relative paths (as parts) of the regular files under ``top``, without
-    recursion, skipping links, hidden and tool folders."""
-    found: list[tuple[bytes, ...]] = []
-    todo: list[tuple[bytes, ...]] = [()]
-    seen = 0
-    while todo:
-        parts = todo.pop()
-        try:
-            with os.scandir(os.path.join(top, *parts)) as it:
-                entries = list(it)
-        except OSError:
-            continue
-        for entry in entries:
-            seen += 1
-            if seen > MAX_ENTRIES:
-                notes.append(_("the folder holds too many files; only part of it was "
-                               "read"))
-                return found
-            name = entry.name
-            if name.startswith(b".") or os.fsdecode(name) in SKIP_DIRS:
-                continue
-            try:
-                if entry.is_symlink():
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    if len(parts) + 1 < MAX_DEPTH:
-                        todo.append((*parts, name))
-                elif entry.is_file(follow_symlinks=False):
-                    found.append((*parts, name))
-            except OSError:
-                continue
-    return found
 
 
 def missing_file_clues(name: str, files: dict[str, bytes]) -> dict:
@@ -185,28 +85,59 @@ def _import_origin(obs: Observation, files: dict[str, bytes]) -> str | None:
         missing = _NO_MODULE.match(str(err.get("message", "")))
         if err.get("type") == "ModuleNotFoundError" and missing:
             name = missing.group(1) + ".py"
-            return name if name in FILES and name not in files else None
-        frames = err.get("frames") or []
-        origin = frames[-1].get("file") if frames else None
-    else:
-        origin = ((obs.problem or {}).get("location") or {}).get("file")
-    return origin if origin in files and "/" not in origin and origin.endswith(".py") else None
+            if name in FILES and name not in files:
+                return name     # a contract file that is not there
+        # whatever the error (a module that is not installed, a helper file
+        # the learner forgot, a name missing from a helper, a NameError...):
+        # the innermost file of the submission in the traceback raised it
+        for frame in reversed(err.get("frames") or []):
+            origin = frame.get("file")
+            if _top_level_file(origin, files):
+                return origin
+        return None
+    origin = ((obs.problem or {}).get("location") or {}).get("file")
+    return origin if _top_level_file(origin, files) else None
+
+
+def _top_level_file(name, files: dict[str, bytes]) -> bool:
+    return isinstance(name, str) and name in files and "/" not in name and name.endswith(".py")
 
 
 def _copy_for(obs: Observation, ex: Exercise, device: str) -> Observation:
     return Observation(ex.id, device, errors=dict(obs.errors), steps=list(obs.steps),
-                       output=obs.output, problem=obs.problem)
+                       output=obs.output, problem=obs.problem, request=dict(obs.request))
+
+
+_DRAW = random.SystemRandom()
+
+
+def probe_params(ex: Exercise) -> dict:
+    """The parameters sent to the probe.  Where the expected answers depend
+    only on the question (devices), part of the question is drawn afresh per
+    run, so that a child that writes its own observations must still answer
+    questions it cannot know in advance: forging costs as much as solving."""
+    params = dict(ex.params)
+    if ex.id == "devices":
+        counts = [0, 1, 2, 4, _DRAW.choice((3, 5, 6, 7, 8))]
+        _DRAW.shuffle(counts)
+        params["simulated"] = [[f"{_DRAW.getrandbits(48):012x}", c] for c in counts]
+        params["real"] = f"{_DRAW.getrandbits(48):012x}"
+        params["indices"] = [0, 1, 3, _DRAW.choice((2, 4, 5, 6, 7, 9))]
+    return params
 
 
 def _run(zygote: Zygote, ex: Exercise, device: str, probe: str | None = None,
          module: str | None = "", tensors: dict | None = None,
          stubs: dict[str, str] | None = None) -> Observation:
+    params = probe_params(ex)
     request = {"probe": probe or ex.probe, "module": ex.module if module == "" else module,
-               "device": device, "seed": ex.seed, "params": ex.params, "exercise": ex.id,
+               "device": device, "seed": ex.seed, "params": params, "exercise": ex.id,
                "stubs": stubs or {}}
     data = encode_inputs(exercise_inputs(ex.id) if tensors is None else tensors)
     reply, raw = zygote.run(request, data)
-    return parse_run(ex.id, device, reply, raw)
+    obs = parse_run(ex.id, device, reply, raw)
+    obs.request = params
+    return obs
 
 
 def _verify_files(zygote: Zygote, ex: Exercise, obs: Observation, keys: dict[str, str]) -> None:
@@ -287,10 +218,15 @@ def grade(folder: Path, zygote: Zygote, options: Options, isolation: Isolation) 
     Context.limits = options.limits
     observations = collect(zygote, files, options.devices)
     outcomes = run_checks(observations)
-    return build_results(
+    doc = build_results(
         name=folder.name, observations=observations, outcomes=outcomes,
         files=files, notes=sub.notes, options=options, isolation=isolation,
-        execution_time=time.monotonic() - started, metadata=_metadata(files))
+        execution_time=time.monotonic() - started,
+        metadata={**_metadata(files), "not_read": sub.not_read})
+    if sub.not_read:
+        doc["output"] += "\n" + describe_not_read(sub.not_read)
+        doc["metadata"]["not_read_text"] = describe_not_read(sub.not_read)
+    return doc
 
 
 def grade_or_error(folder: Path, zygote: Zygote, options: Options,

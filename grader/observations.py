@@ -53,6 +53,8 @@ class Observation:
     output_truncated: bool = False
     wall: float = 0.0
     problem: dict | None = None     # the run did not finish normally
+    # the probe parameters the grader sent (set by the grader, never by the child)
+    request: dict = field(default_factory=dict)
 
     def step_failed(self, name: str) -> bool:
         return name in self.errors

@@ -96,6 +96,8 @@ def build_results(*, name: str, observations: dict[str, dict[str, Observation]],
                 if r["status"] != "passed" and r["message"]:
                     prefix = f"[{dev}] " if len(devices) > 1 else ""
                     messages.append(prefix + r["message"])
+            blocked = outcome is not None and not passed and all(
+                r.blocked for r in outcome.devices.values() if r.status != "passed")
             score = info.points if passed else 0.0
             ex_score += score
             ex_max += info.points
@@ -106,7 +108,9 @@ def build_results(*, name: str, observations: dict[str, dict[str, Observation]],
                 "output": "\n".join(dict.fromkeys(messages)),
                 "tags": [ex.id], "visibility": "visible",
                 "exercise": ex.id, "check": info.id, "title": _(info.title),
-                "hint": _(info.hint), "devices": devices,
+                # after an import failure or a crash the check's own hint is
+                # beside the point: the message says what stopped it
+                "hint": "" if blocked else _(info.hint), "devices": devices,
             }
             tests.append(test)
             ex_checks.append(info.id)

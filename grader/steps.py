@@ -18,6 +18,7 @@ from .i18n import N_, _
 _NAMES = {
     "plain": N_("plain"), "nested": N_("nested"), "tied": N_("tied"),
     "frozen": N_("frozen"), "buffers": N_("buffered"),
+    "linear": N_("bare nn.Linear(4, 8)"), "own": N_("own-parameter"),
     "shapes": N_("shapes"), "square": N_("square"), "repeated": N_("repeated-module"),
     "long": N_("twelve-module"),
     "tensor": N_("tensor"), "list": N_("list"), "dict": N_("dict"),
@@ -34,6 +35,10 @@ _LABELS: list[tuple[re.Pattern, str]] = [(re.compile(p), m) for p, m in [
      N_("{call} with {count} simulated GPU(s)")),
     (r"^import devices with (?P<count>\d+) simulated GPU\(s\)$",
      N_("import devices with {count} simulated GPU(s)")),
+    (r"^(?P<call>.+) on (?P<name>\w+) of shape (?P<shape>\([\d, ]*\))$",
+     N_("{call} on {name} of shape {shape}")),
+    (r"^(?P<call>.+) on (?P<name>\w+) (?P<shape>\([\d, ]*\))$",
+     N_("{call} on {name} {shape}")),
     (r"^count_parameters\((?P<case>\w+) network\)$",
      N_("count_parameters(<{case} network>)")),
     (r"^param_shapes\((?P<case>\w+) network\)$", N_("param_shapes(<{case} network>)")),

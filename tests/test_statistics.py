@@ -14,7 +14,7 @@ from torch import nn
 from grader.checks.test_initializers import LAYERS, SPECS
 from grader.child import fixtures
 from grader.feedback import CheckFailed
-from grader.statistics import ks_test, normal_cdf
+from grader.statistics import ks_test, normal_cdf, uniform_cdf
 
 SEEDS = range(200)
 STATISTICAL = ("init_normal", "init_xavier", "my_init")
@@ -99,3 +99,32 @@ def test_wrong_my_linear_init_is_rejected():
     torch.manual_seed(1)
     for t in (torch.rand(8192) * 2 - 1, torch.randn(8192) * 0.5, torch.randn(8192) + 0.2):
         assert not ks_test(t, normal_cdf(0.0, 1.0)).passed
+
+
+def test_reference_rand_weight_passes_under_200_seeds():
+    blocks = _load("blocks")
+    failures = []
+    for seed in SEEDS:
+        torch.manual_seed(seed)
+        rw = blocks.FixedHiddenMLP().rand_weight
+        if not ks_test(rw, uniform_cdf(0.0, 1.0)).passed:
+            failures.append(seed)
+    assert failures == []
+
+
+def test_wrong_rand_weight_is_rejected():
+    torch.manual_seed(1)
+    for t in (torch.rand(20, 20) * 0.1, torch.rand(20, 20) ** 2, torch.rand(20, 20) * 0.5):
+        assert not ks_test(t, uniform_cdf(0.0, 1.0)).passed
+
+
+def test_statistics_messages_say_in_plain_words_what_differs():
+    torch.manual_seed(1)
+    weight = torch.empty(128, 256)
+    nn.init.normal_(weight, 0, 0.1)
+    with pytest.raises(CheckFailed) as info:
+        SPECS["init_normal"]["weights"](weight, 256, 128, "w")
+    text = str(info.value)
+    assert "standard deviation 0.1" in text and "expected N(0, 0.01²)" in text
+    assert "standard deviation about 0.01" in text
+    assert text.index("standard deviation") < text.index("Kolmogorov-Smirnov")

@@ -47,6 +47,9 @@ def fmt_linear(desc: dict) -> str:
 DEVICE_HINT = N_("Keep constant tensors with register_buffer and create tensors in forward "
                  "with device=X.device (or torch.zeros_like, X.new_zeros), so that the model "
                  "works wherever .to(device) puts it.")
+DEVICE_HINT_CREATED = N_("Create tensors in forward on the input's device: device=X.device, "
+                         "torch.zeros_like(X) or X.new_zeros(...); never .cpu() or "
+                         "device=\"cpu\" inside forward.")
 DEVICE_TITLE = N_("Moves to a device with .to(device) and runs there")
 
 
@@ -78,6 +81,14 @@ def device_check(o: Observation) -> None:
                    "the GPU, and forward fails there. Register it with register_buffer, or "
                    "create it in forward with device=X.device").format(
                        file=where.get("file"), line=where.get("line")))
+        if created.get("what") in ("cpu_literal", "cpu()"):
+            fail(_("forward at {file}, line {line} puts a tensor on the CPU explicitly "
+                   "(`{code}`): when the model and its input are on a GPU, that tensor stays on "
+                   "the CPU and forward fails (or returns its output on the wrong device). Use "
+                   "the input's device instead: device=X.device, X.new_zeros, torch.zeros_like, "
+                   "and no .cpu() / .to(\"cpu\") inside forward").format(
+                       file=where.get("file"), line=where.get("line"),
+                       code=str(where.get("code", "")).strip()[:120]))
         fail(_("a tensor created in forward with torch.{func}() at {file}, line {line} lives on "
                "the CPU whatever device the input is on: on a GPU, forward fails. Create it with "
                "device=X.device (or torch.zeros_like / X.new_zeros)").format(

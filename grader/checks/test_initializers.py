@@ -6,10 +6,18 @@ import math
 
 import torch
 
-from ..feedback import fail, require, tensor, value
+from ..child import fixtures
+from ..feedback import CheckFailed, expect_distribution, fail, require, tensor, value
 from ..i18n import N_, _
-from ..statistics import ks_test, my_init_cdf, normal_cdf, uniform_cdf
+from ..statistics import my_init_cdf, normal_cdf, uniform_cdf
 from . import check
+from .common import inputs
+
+
+def _sent(o) -> dict[str, torch.Tensor]:
+    """The initial state_dict the grader sent to the probe (by key)."""
+    t = inputs(o.exercise)
+    return {k.removeprefix("state/"): v for k, v in t.items() if k.startswith("state/")}
 
 # Weight shapes in the probe: net[0] = Linear(256, 128), net[6] = Linear(128, 64),
 # and Linear(30, 20, bias=False).
@@ -27,22 +35,24 @@ def _constant(c: float):
     return verify
 
 
-def _distribution(describe: str, cdf_for, atoms: bool = False):
+def _distribution(describe: str, cdf_for, moments, atoms: bool = False,
+                  zero_share: float | None = None):
     def verify(t: torch.Tensor, fan_in: int, fan_out: int, what: str) -> None:
-        result = ks_test(t, cdf_for(fan_in, fan_out), atoms=atoms)
-        if not result.passed:
-            fail(_("{what} does not look like {dist}: Kolmogorov-Smirnov distance {d:.4f} (must "
-                   "be at most {crit:.4f} for n = {n}); observed mean {mean:.4g}, standard "
-                   "deviation {std:.4g}, range [{lo:.4g}, {hi:.4g}]").format(
-                       what=what, dist=describe.format(a=math.sqrt(6 / (fan_in + fan_out))),
-                       d=result.distance, crit=result.critical, n=result.n, mean=result.mean,
-                       std=result.std, lo=float(t.min()), hi=float(t.max())))
+        mean, std = moments(fan_in, fan_out)
+        expect_distribution(t, what, _(describe).format(a=math.sqrt(6 / (fan_in + fan_out))),
+                            cdf_for(fan_in, fan_out), mean=mean, std=std, atoms=atoms,
+                            zero_share=zero_share)
     return verify
+
+
+# my_init: 1/2 zeros, 1/4 U(5, 10), 1/4 U(-10, -5): E[x^2] = (25 + 50 + 100) / 3 / 2
+MY_INIT_STD = math.sqrt((25 + 50 + 100) / 3 / 2)
 
 
 SPECS = {
     "init_normal": {
-        "weights": _distribution("N(0, 0.01²)", lambda i, o: normal_cdf(0.0, 0.01)),
+        "weights": _distribution("N(0, 0.01²)", lambda i, o: normal_cdf(0.0, 0.01),
+                                 lambda i, o: (0.0, 0.01)),
         "describe": N_("weights look N(0, 0.01²)"), "bias": "zero",
         "hint": N_("nn.init.normal_(m.weight, mean=0, std=0.01) and nn.init.zeros_(m.bias)."),
     },
@@ -53,7 +63,8 @@ SPECS = {
     "init_xavier": {
         "weights": _distribution("U(-{a:.4f}, {a:.4f})",
                                  lambda i, o: uniform_cdf(-math.sqrt(6 / (i + o)),
-                                                          math.sqrt(6 / (i + o)))),
+                                                          math.sqrt(6 / (i + o))),
+                                 lambda i, o: (0.0, math.sqrt(2 / (i + o)))),
         "describe": N_("weights look Xavier uniform U(-a, a), a = sqrt(6 / (fan_in + fan_out))"),
         "bias": "unchanged",
         "hint": N_("nn.init.xavier_uniform_(m.weight); fan_in and fan_out come from the weight's "
@@ -64,9 +75,12 @@ SPECS = {
         "hint": N_("nn.init.constant_(m.weight, 42); leave the bias alone."),
     },
     "my_init": {
-        "weights": _distribution("U(5, 10) w.p. 1/4, 0 w.p. 1/2, U(-10, -5) w.p. 1/4",
-                                 lambda i, o: my_init_cdf, atoms=True),
-        "describe": N_("weights follow U(5, 10) w.p. 1/4, 0 w.p. 1/2, U(-10, -5) w.p. 1/4"),
+        "weights": _distribution(N_("U(5, 10) with probability 1/4, 0 with probability 1/2, "
+                                    "U(-10, -5) with probability 1/4"),
+                                 lambda i, o: my_init_cdf, lambda i, o: (0.0, MY_INIT_STD),
+                                 atoms=True, zero_share=0.5),
+        "describe": N_("weights follow U(5, 10) with probability 1/4, 0 with probability 1/2, "
+                       "U(-10, -5) with probability 1/4"),
         "bias": "unchanged",
         "hint": N_("nn.init.uniform_(m.weight, -10, 10), then, under torch.no_grad(), "
                    "m.weight *= m.weight.abs() >= 5."),
@@ -97,7 +111,7 @@ def _make_checks(name: str, spec: dict) -> None:
         require(o, "apply")
         for key in ("0.bias", "6.bias"):
             after = tensor(o, f"after/{key}")
-            before = tensor(o, f"before/{key}")
+            before = _sent(o)[key]
             expected = torch.zeros_like(before) if zero else before
             diff = (after - expected).abs() if after.shape == expected.shape else None
             if diff is None or bool((diff > 0).any()):
@@ -114,7 +128,15 @@ def _make_checks(name: str, spec: dict) -> None:
                    "hasattr(m, \"weight\"): BatchNorm, LayerNorm and Conv also have weights."))
     def test_others(o):
         require(o, "apply")
-        changed = value(o, "untouched_changed", kind=list)
+        sent = _sent(o)
+        changed = []
+        for key, before in sent.items():
+            if key.split(".")[0] not in fixtures.UNTOUCHED:
+                continue
+            after = o.tensors.get(f"after/{key}")
+            if after is None or after.shape != before.shape or after.dtype != before.dtype \
+                    or not torch.equal(after, before):
+                changed.append(key)
         if changed:
             fail(_("net.apply({f}) changed modules that are not nn.Linear: {keys}").format(
                 f=name, keys=", ".join(map(str, changed))))
@@ -123,8 +145,19 @@ def _make_checks(name: str, spec: dict) -> None:
            hint=N_("m.bias is None when bias=False: check before touching it."))
     def test_no_bias(o):
         require(o, "no_bias")
-        weights(tensor(o, "no_bias/weight"), 30, 20,
-                _("weight of nn.Linear(30, 20, bias=False)"))
+        weight = tensor(o, "no_bias/weight")
+        try:
+            for key, fan_in, fan_out in LAYERS:
+                weights(tensor(o, f"after/{key}"), fan_in, fan_out, key)
+        except CheckFailed:
+            # the weights are wrong everywhere: that is the weights check's
+            # business; here only "it ran and initialised the weight" counts
+            initial = inputs(o.exercise)["no_bias/initial"]
+            if weight.shape == initial.shape and torch.equal(weight, initial):
+                fail(_("{f}(nn.Linear(30, 20, bias=False)) left the weight unchanged: "
+                       "initialise the weight even when m.bias is None").format(f=name))
+            return
+        weights(weight, 30, 20, _("weight of nn.Linear(30, 20, bias=False)"))
 
     @check(name, "in_place", title=N_("Parameters stay the same objects and keep requires_grad"),
            hint=IN_PLACE_HINT)

@@ -6,11 +6,12 @@ import torch
 import torch.nn.functional as F
 
 from ..child import fixtures
-from ..feedback import expect_close, expect_shape, fail, require, tensor, tolerance, value
+from ..feedback import (expect_close, expect_distribution, expect_shape, fail, require, tensor,
+                        tolerance, value)
 from ..i18n import N_, _
-from ..statistics import ks_test, normal_cdf
+from ..statistics import normal_cdf
 from . import check
-from .common import DEVICE_HINT, DEVICE_TITLE, device_check, inputs
+from .common import DEVICE_HINT_CREATED, DEVICE_TITLE, device_check, inputs
 
 CENTER_INPUTS = fixtures.CENTER_INPUTS
 
@@ -85,11 +86,12 @@ def test_centered_gradient(o):
 def test_centered_in_sequential(o):
     require(o, "sequential")
     out = tensor(o, "seq/out")
-    y = F.linear(inputs("centered_layer")["X"], tensor(o, "seq/weight"), tensor(o, "seq/bias"))
+    t = inputs("centered_layer")
+    y = F.linear(t["X"], t["seq/weight"], t["seq/bias"])
     expect_close(out, y - y.mean(), _("output of the Sequential"), **tolerance(o.device))
 
 
-@check("centered_layer", "device", title=DEVICE_TITLE, hint=DEVICE_HINT)
+@check("centered_layer", "device", title=DEVICE_TITLE, hint=DEVICE_HINT_CREATED)
 def test_centered_device(o):
     device_check(o)
 
@@ -101,6 +103,17 @@ def _linear_params(o):
     if w is None or b is None:
         fail(_("MyLinear needs tensor attributes weight and bias"))
     return w, b
+
+
+def _require_linear_shapes(w, b, n_in: int, n_out: int, what: str) -> None:
+    """The formula relu(X @ weight + bias) needs weight (in_units, units)."""
+    if tuple(w.shape) != (n_in, n_out):
+        fail(_("weight of {what} has shape {shape}; expected ({n_in}, {n_out}) = (in_units, "
+               "units), so that X @ weight works for X of shape (n, {n_in})").format(
+                   what=what, shape=tuple(w.shape), n_in=n_in, n_out=n_out))
+    if tuple(b.shape) != (n_out,):
+        fail(_("bias of {what} has shape {shape}; expected ({n_out},) = (units,)").format(
+            what=what, shape=tuple(b.shape), n_out=n_out))
 
 
 @check("my_linear", "parameters",
@@ -152,6 +165,7 @@ def test_linear_non_negative(o):
                "of autograd, so they get no gradient."))
 def test_linear_gradients(o):
     w, b = _linear_params(o)
+    _require_linear_shapes(w, b, 5, 3, "MyLinear(5, 3)")
     require(o, "backward")
     for attr in ("weight", "bias"):
         if o.values.get(f"attr_grad_missing/{attr}", True):
@@ -177,13 +191,7 @@ def test_linear_init(o):
                              ("init_wide/bias", (8192,), "MyLinear(2, 8192).bias")):
         t = tensor(o, key, what=what)
         expect_shape(t.shape, shape, what)
-        result = ks_test(t, normal_cdf(0.0, 1.0))
-        if not result.passed:
-            fail(_("{what} does not look like N(0, 1): Kolmogorov-Smirnov distance {d:.4f} "
-                   "(must be at most {crit:.4f} for n = {n}); observed mean {mean:.4g}, standard "
-                   "deviation {std:.4g}").format(
-                       what=what, d=result.distance, crit=result.critical,
-                       n=result.n, mean=result.mean, std=result.std))
+        expect_distribution(t, what, "N(0, 1)", normal_cdf(0.0, 1.0), mean=0.0, std=1.0)
 
 
 @check("my_linear", "in_sequential", title=N_("nn.Sequential(MyLinear(64, 8), MyLinear(8, 1)) "
@@ -193,11 +201,13 @@ def test_linear_in_sequential(o):
     require(o, "sequential")
     expect_shape(value(o, "seq/shape", kind=list), (4, 1), _("output of the Sequential"))
     X = inputs("my_linear")["X64"]
-    for i in (0, 1):
-        X = F.relu(X @ tensor(o, f"seq/{i}.weight") + tensor(o, f"seq/{i}.bias"))
+    for i, (n_in, n_out) in enumerate(((64, 8), (8, 1))):
+        w, b = tensor(o, f"seq/{i}.weight"), tensor(o, f"seq/{i}.bias")
+        _require_linear_shapes(w, b, n_in, n_out, f"MyLinear({n_in}, {n_out})")
+        X = F.relu(X @ w + b)
     expect_close(tensor(o, "seq/out"), X, _("output of the Sequential"), **tolerance(o.device))
 
 
-@check("my_linear", "device", title=DEVICE_TITLE, hint=DEVICE_HINT)
+@check("my_linear", "device", title=DEVICE_TITLE, hint=DEVICE_HINT_CREATED)
 def test_linear_device(o):
     device_check(o)

@@ -9,7 +9,7 @@ from ..feedback import expect_close, expect_shape, fail, require, tensor, tolera
 from ..i18n import N_, _
 from ..steps import case_name
 from . import check
-from .common import DEVICE_HINT, DEVICE_TITLE, device_check, fmt_linear, inputs, linear_desc
+from .common import DEVICE_HINT_CREATED, DEVICE_TITLE, device_check, fmt_linear, inputs, linear_desc
 
 BLOCK1 = [("0", 4, 8), ("1", None, None), ("2", 8, 4), ("3", None, None)]
 
@@ -109,7 +109,7 @@ def test_nested_access(o):
     expect_shape(shape, (8,), 'rgnet()[0].get_submodule("block 1")[0].bias')
 
 
-@check("nested_blocks", "device", title=DEVICE_TITLE, hint=DEVICE_HINT)
+@check("nested_blocks", "device", title=DEVICE_TITLE, hint=DEVICE_HINT_CREATED)
 def test_nested_device(o):
     device_check(o)
 
@@ -148,17 +148,22 @@ def _check_shapes(o, case: str, why: str) -> None:
         fail(_("param_shapes({case} network) returned {{{got}}}; expected {{{want}}} "
                "({why})").format(case=case_name(case), got=show(observed), want=show(expected), why=_(why)))
     for i in items:
-        if i.get("value_type") != "tuple" or not i.get("ints"):
+        if not i.get("is_tuple", i.get("value_type") == "tuple") or not i.get("ints"):
             fail(_("param_shapes: the value for {key} is a {type}; expected a tuple of ints, "
                    "e.g. tuple(p.shape)").format(key=i.get("key"), type=i.get("value_type")))
 
 
 @check("parameter_access", "count_plain_nested",
        title=N_("count_parameters on plain and nested networks"),
-       hint=N_("Add p.numel() over net.parameters()."))
+       hint=N_("Add p.numel() over net.parameters(): it walks the module itself and every "
+               "submodule (net.children() would miss a module's own parameters)."))
 def test_count_plain_nested(o):
     _check_count(o, "plain", N_("every scalar of every parameter"))
     _check_count(o, "nested", N_("parameters of nested blocks included"))
+    _check_count(o, "linear", N_("a module's own parameters count too, not only its "
+                                 "children's"))
+    _check_count(o, "own", N_("a module's own parameters count too, not only its "
+                              "children's"))
 
 
 @check("parameter_access", "count_tied", title=N_("count_parameters counts a tied parameter once"),
@@ -188,6 +193,10 @@ def test_count_buffers(o):
 def test_shapes_plain_nested(o):
     _check_shapes(o, "plain", N_("names and order of named_parameters()"))
     _check_shapes(o, "nested", N_("qualified names of nested parameters"))
+    _check_shapes(o, "linear", N_("a module's own parameters are listed too, not only its "
+                                  "children's"))
+    _check_shapes(o, "own", N_("a module's own parameters are listed too, not only its "
+                               "children's"))
 
 
 @check("parameter_access", "shapes_tied", title=N_("param_shapes lists a tied parameter once"),
@@ -273,6 +282,6 @@ def test_tied_output(o):
         expect_close(out, _tied_reference(o)(X), _("output of tied_net()"), **tolerance(o.device))
 
 
-@check("tied_parameters", "device", title=DEVICE_TITLE, hint=DEVICE_HINT)
+@check("tied_parameters", "device", title=DEVICE_TITLE, hint=DEVICE_HINT_CREATED)
 def test_tied_device(o):
     device_check(o)

@@ -26,6 +26,7 @@ flagged.
 
 from __future__ import annotations
 
+import re
 import traceback
 
 import torch
@@ -96,6 +97,26 @@ def _gives_device(args, kwargs) -> bool:
     return False
 
 
+_CPU_LITERAL = re.compile(r"""(['"])cpu(:\d+)?\1""")
+
+
+def _device_arg(func, args, kwargs):
+    """The device a factory or ``Tensor.to`` call was given, if any."""
+    if "device" in kwargs:
+        return kwargs["device"]
+    if func is torch.Tensor.to:
+        for value in args[1:]:
+            if isinstance(value, (str, torch.device)):
+                return value
+    return None
+
+
+def _is_cpu(device) -> bool:
+    if isinstance(device, torch.device):
+        return device.type == "cpu"
+    return isinstance(device, str) and device.split(":")[0] == "cpu"
+
+
 class StrandedTensorMode(TorchFunctionMode):
     def __init__(self, learner_frames, following: list) -> None:
         super().__init__()
@@ -151,6 +172,18 @@ class StrandedTensorMode(TorchFunctionMode):
         frames = self.learner_frames(traceback.extract_stack()[:-2])
         return {"what": what, "frames": frames}
 
+    def _pinned_to_cpu(self, func, args, kwargs) -> dict | None:
+        """A call that names the CPU in the learner's own line (``device="cpu"``,
+        ``.to("cpu")``, ``torch.device("cpu")``): on a GPU its result stays on
+        the CPU.  On this CPU-only machine the device value alone cannot tell
+        it from ``device=X.device``, so the line of code decides."""
+        if not _is_cpu(_device_arg(func, args, kwargs)):
+            return None
+        origin = self._origin("cpu_literal")
+        frames = origin["frames"]
+        code = str(frames[-1].get("code", "")).split("#", 1)[0] if frames else ""
+        return origin if _CPU_LITERAL.search(code) else None
+
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         result = func(*args, **kwargs)
@@ -162,7 +195,12 @@ class StrandedTensorMode(TorchFunctionMode):
             # from a tensor that follows the model (torch.as_tensor(X),
             # torch.normal(X, 1.0)): on that tensor's device
             from_following = any(self.classify(t) == "following" for t in inputs)
-            if kwargs.get("device") is None and not from_following:
+            pinned = self._pinned_to_cpu(func, args, kwargs)
+            if pinned is not None:
+                for out in outputs:
+                    if out.dim() > 0:
+                        _tag(out, pinned)
+            elif kwargs.get("device") is None and not from_following:
                 for out in outputs:
                     if out.dim() > 0:
                         _tag(out, self._origin(getattr(func, "__name__", "factory")))
@@ -171,7 +209,14 @@ class StrandedTensorMode(TorchFunctionMode):
                     self.follow(out)
             return result
         if func in _MOVERS:
-            if _gives_device(args, kwargs) or func is not torch.Tensor.to:
+            pinned = self._pinned_to_cpu(func, args, kwargs) if func is torch.Tensor.to \
+                else None
+            if pinned is not None:
+                if isinstance(result, torch.Tensor) and result.dim() > 0:
+                    if result is args[0]:  # on the CPU, .to("cpu") returns its input
+                        result = result.view_as(result)
+                    _tag(result, pinned)
+            elif _gives_device(args, kwargs) or func is not torch.Tensor.to:
                 _untag(result)  # on the CPU a move to the CPU returns the same object
                 self.follow(result)
             elif args and isinstance(args[0], torch.Tensor) \
@@ -234,22 +279,66 @@ def _untag(t) -> None:
             pass
 
 
+def _storage(t: torch.Tensor) -> int | None:
+    try:
+        return t.untyped_storage().data_ptr()
+    except (RuntimeError, NotImplementedError, AttributeError):
+        return None
+
+
+def _separate_aliases(module: nn.Module) -> list[tuple[nn.Module, str, torch.Tensor]]:
+    """A plain attribute that is the very tensor registered as a buffer or
+    parameter (``self.initial = self.rand_weight``) is harmless as long as
+    forward uses the registered name; ``.to()`` would leave the alias behind.
+    For the audit such an attribute holds a copy of its own, so that only a
+    use of the alias is flagged; ``_restore`` puts the original back."""
+    registered = {_storage(t) for t in [*module.parameters(), *module.buffers()]}
+    registered.discard(None)
+    swapped = []
+    for sub in module.modules():
+        names = set(sub._parameters) | set(sub._buffers)
+        for name, value in list(vars(sub).items()):
+            if name in names or name.startswith("_") or not isinstance(value, torch.Tensor) \
+                    or isinstance(value, nn.Parameter) or _storage(value) not in registered:
+                continue
+            sub.__dict__[name] = value.detach().clone()
+            swapped.append((sub, name, value))
+    return swapped
+
+
+def _restore(swapped) -> None:
+    for sub, name, value in swapped:
+        sub.__dict__[name] = value
+
+
 def audit(module: nn.Module, inputs: tuple, learner_frames) -> dict:
     """Run ``module(*inputs)`` on the CPU and report the device bugs found."""
+    swapped = _separate_aliases(module)
+    registered = {_storage(t) for t in [*module.parameters(), *module.buffers()]}
     attributes = []
     for name, tensor in plain_tensor_attributes(module):
+        if _storage(tensor) in registered:
+            continue  # an alias kept in a list or dict: not a tensor of its own
         attributes.append({"name": name, "shape": list(tensor.shape)})
         _tag(tensor, {"what": "attribute", "attribute": name, "frames": []})
     following = [*_tensors(list(inputs), []), *module.parameters(), *module.buffers()]
     mode = StrandedTensorMode(learner_frames, following)
     try:
         with torch.no_grad(), mode:
-            module(*inputs)
+            output = module(*inputs)
+        if mode.finding is None:
+            # a tensor that stays on the CPU and is returned as the output
+            for out in _tensors(output, []):
+                if out.dim() > 0 and mode.stranded(out):
+                    mode.finding = {"created": mode.origin_of(out),
+                                    "used": {"what": "output", "frames": []}}
+                    break
     finally:
         for _name, tensor in plain_tensor_attributes(module):
             _untag(tensor)
         for t in _module_level_tensors(module):
             _untag(t)
+        _restore(swapped)
     return {"attributes": attributes, "finding": mode.finding}
 
 

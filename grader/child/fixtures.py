@@ -44,12 +44,36 @@ def buffer_net() -> nn.Module:
     return nn.Sequential(nn.Linear(5, 7), nn.BatchNorm1d(7), nn.ReLU(), nn.Linear(7, 2))
 
 
+class OwnParameter(nn.Module):
+    """A module with a parameter (and a buffer) of its own besides a child's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(3))
+        self.body = nn.Sequential(nn.Linear(4, 3))
+        self.register_buffer("offset", torch.zeros(3))
+
+    def forward(self, x):  # pragma: no cover - never called
+        return self.body(x) * self.scale + self.offset
+
+
+def linear_net() -> nn.Module:
+    """A bare layer: its parameters are its own, it has no children."""
+    return nn.Linear(4, 8)
+
+
+def own_parameter_net() -> nn.Module:
+    return nn.Sequential(OwnParameter(), nn.ReLU(), nn.Linear(3, 2))
+
+
 PARAMETER_CASES = {
     "plain": plain_net,
     "nested": nested_net,
     "tied": tied_net,
     "frozen": frozen_net,
     "buffers": buffer_net,
+    "linear": linear_net,
+    "own": own_parameter_net,
 }
 
 
@@ -114,10 +138,13 @@ def init_net() -> nn.Sequential:
         nn.Conv1d(2, 3, 3),
         Scale(),
         nn.Linear(128, 64),
+        nn.Conv2d(2, 3, 3),
+        nn.Embedding(10, 4),
+        nn.BatchNorm2d(3),
     )
 
 
-UNTOUCHED = ("2", "3", "4", "5")  # indices of the modules that must not change
+UNTOUCHED = ("2", "3", "4", "5", "7", "8", "9")  # indices of the modules that must not change
 
 
 def describe(module: nn.Module, depth: int = 0) -> dict:

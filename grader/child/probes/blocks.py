@@ -34,11 +34,11 @@ def mlp(rec, mod, t, device, params):
 def my_sequential(rec, mod, t, device, params):
     X = t["X"].to(device)
     for chain, make in fixtures.CHAINS.items():
-        torch.manual_seed(len(chain))
         modules = make()
         ours = nn.Sequential(*modules)
-        for key, value in ours.state_dict().items():
-            rec.tensor(f"{chain}/given/{key}", value)
+        # the values come from the grader, which computes the expected output
+        # from what it sent
+        ours.load_state_dict({k: t[f"{chain}/given/{k}"] for k in ours.state_dict()})
         with rec.step(f"{chain}/construct", f"MySequential(*{chain} chain)") as s:
             seq = mod.MySequential(*modules)
             rec.value(f"{chain}/is_module", isinstance(seq, nn.Module))

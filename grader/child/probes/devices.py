@@ -19,13 +19,13 @@ def _describe(value) -> dict:
     return {"type": type(value).__name__, "str": str(value)[:100]}
 
 
-def _calls(rec, mod, label: str) -> None:
-    for i in (None, 0, 1, 3):
+def _calls(rec, mod, key: str, label: str, indices) -> None:
+    for i in (None, *indices):
         call = "try_gpu()" if i is None else f"try_gpu({i})"
-        with rec.step(f"{label}/{call}", f"{call} with {label} GPU(s)"):
-            rec.value(f"{label}/{call}", _describe(mod.try_gpu() if i is None else mod.try_gpu(i)))
-    with rec.step(f"{label}/try_all_gpus()", f"try_all_gpus() with {label} GPU(s)"):
-        rec.value(f"{label}/try_all_gpus()", _describe(mod.try_all_gpus()))
+        with rec.step(f"{key}/{call}", f"{call} with {label} GPU(s)"):
+            rec.value(f"{key}/{call}", _describe(mod.try_gpu() if i is None else mod.try_gpu(i)))
+    with rec.step(f"{key}/try_all_gpus()", f"try_all_gpus() with {label} GPU(s)"):
+        rec.value(f"{key}/try_all_gpus()", _describe(mod.try_all_gpus()))
 
 
 def _learner_file(module, here: str) -> bool:
@@ -33,23 +33,91 @@ def _learner_file(module, here: str) -> bool:
     return isinstance(path, str) and os.path.abspath(path).startswith(here)
 
 
+class _Properties:
+    """What torch.cuda.get_device_properties(i) answers for a simulated GPU."""
+
+    def __init__(self, i: int) -> None:
+        self.name = f"Simulated GPU {i}"
+        self.index = i
+        self.major, self.minor = 8, 0
+        self.total_memory = 16 * 1024 ** 3
+        self.multi_processor_count = 80
+        self.is_integrated = 0
+        self.is_multi_gpu_board = 0
+
+    def __repr__(self) -> str:
+        return f"_CudaDeviceProperties(name='{self.name}', major=8, minor=0, " \
+               "total_memory=16384MB, multi_processor_count=80)"
+
+
+def _index(device, count: int) -> int:
+    """The GPU a query names (None: the current one, 0); raise as torch does
+    when it does not exist."""
+    if device is None:
+        i = 0
+    elif isinstance(device, torch.device):
+        if device.type != "cuda":
+            raise ValueError(f"Expected a cuda device, but got: {device}")
+        i = 0 if device.index is None else device.index
+    elif isinstance(device, str):
+        return _index(torch.device(device), count)
+    else:
+        i = int(device)
+    if not 0 <= i < count:
+        raise AssertionError("Invalid device id")
+    return i
+
+
+def simulate(count: int) -> None:
+    """Make every CUDA query a learner plausibly uses answer as if this
+    machine had ``count`` GPUs, consistently."""
+    cuda = torch.cuda
+
+    def need_gpu():
+        if count == 0:
+            raise RuntimeError("No CUDA GPUs are available")
+
+    def current_device() -> int:
+        need_gpu()
+        return 0
+
+    cuda.device_count = lambda: count
+    cuda.is_available = lambda: count > 0
+    cuda.current_device = current_device
+    cuda.get_device_properties = lambda device=None: _Properties(_index(device, count))
+    cuda.get_device_name = lambda device=None: _Properties(_index(device, count)).name
+    cuda.get_device_capability = lambda device=None: (_index(device, count) * 0 + 8, 0)
+    cuda.mem_get_info = lambda device=None: (_index(device, count) * 0 + 15 * 1024 ** 3,
+                                             16 * 1024 ** 3)
+    cuda.is_initialized = lambda: count > 0
+    accelerator = getattr(torch, "accelerator", None)
+    if accelerator is not None:
+        accelerator.device_count = lambda: count
+        accelerator.is_available = lambda: count > 0
+        accelerator.current_accelerator = \
+            lambda check_available=False: torch.device("cuda") if count > 0 else None
+        if hasattr(accelerator, "current_device_index"):
+            accelerator.current_device_index = current_device
+        if hasattr(accelerator, "current_device_idx"):
+            accelerator.current_device_idx = current_device
+
+
 @probe("devices")
 def devices(rec, mod, t, device, params):
-    _calls(rec, mod, "real")
+    # the grader names each run's observations with a key of its own (drawn
+    # per run), so that only code that reads the question can answer it
+    indices = [int(i) for i in params.get("indices", (0, 1, 3))]
+    _calls(rec, mod, str(params.get("real", "real")), "real", indices)
     here = os.path.dirname(os.path.abspath(mod.__file__)) + os.sep
-    accelerator = getattr(torch, "accelerator", None)
-    for count in params.get("simulated", (0, 1, 2, 4)):
-        torch.cuda.device_count = lambda count=count: count
-        torch.cuda.is_available = lambda count=count: count > 0
-        if accelerator is not None:
-            accelerator.device_count = lambda count=count: count
-            accelerator.is_available = lambda count=count: count > 0
+    for key, count in params.get("simulated", [(str(c), c) for c in (0, 1, 2, 4)]):
+        count = int(count)
+        simulate(count)
         # every module of the submission is imported afresh: a helper module
         # may have read (and kept) the GPU count when it was imported
         for name in [m for m, module in list(sys.modules.items())
                      if _learner_file(module, here)]:
             del sys.modules[name]
-        with rec.step(f"import/{count}", f"import devices with {count} simulated GPU(s)") as s:
+        with rec.step(f"import/{key}", f"import devices with {count} simulated GPU(s)") as s:
             fresh = importlib.import_module(mod.__name__)
         if s.ok:
-            _calls(rec, fresh, str(count))
+            _calls(rec, fresh, str(key), str(count), indices)

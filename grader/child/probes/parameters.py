@@ -55,14 +55,16 @@ def _describe_shapes(shapes) -> dict:
         return {"type": type(shapes).__name__, "items": None}
     items = []
     for key, value in shapes.items():
-        is_tuple = type(value) is tuple
+        # torch.Size is a tuple of ints (a subclass): equal to tuple(p.shape)
+        is_tuple = isinstance(value, tuple)
         ints = is_tuple and all(type(v) is int for v in value)
         try:
             as_list = [int(v) for v in value]
         except (TypeError, ValueError):
             as_list = None
         items.append({"key": str(key), "key_type": type(key).__name__,
-                      "value_type": type(value).__name__, "ints": bool(ints), "shape": as_list})
+                      "value_type": type(value).__name__, "is_tuple": bool(is_tuple),
+                      "ints": bool(ints), "shape": as_list})
     return {"type": "dict", "items": items}
 
 
@@ -82,7 +84,7 @@ def tied_parameters(rec, mod, t, device, params):
         other = mod.tied_net()
         with torch.no_grad():
             other[2].weight[0, 0] = 100.0
-        rec.value("change_seen", float(other[4].weight[0, 0]))
+        rec.value("change_seen", float(other[4].weight[0, 0].detach()))
     if not move(rec, net, device):
         return
     forward(rec, "out", net, t["X"].to(device), "tied_net()(X) on X (5, 4)")
