@@ -411,7 +411,7 @@ _MEASURE = textwrap.dedent("""
 @pytest.mark.slow
 def test_huge_observations_keep_the_grader_small(tmp_path):
     """Three runs each send 40 MiB of '[],' (parsed: over 1 GB each), one
-    declares 200,000 tensors, param_shapes returns a 150,000-character key:
+    declares 200,000 tensors, param_shapes returns a 60,000-character key:
     the grader process stays under 1 GiB, results.json under 2 MB, and only
     the exercises concerned are lost."""
     case = DATA / "hostile" / "huge_observations"

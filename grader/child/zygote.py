@@ -283,6 +283,10 @@ class Zygote:
             for cap in caps.values():
                 cap.scrub()
 
+    def _grader_gone(self) -> bool:
+        hangup = getattr(self, "_hangup", None)
+        return bool(hangup is not None and hangup.poll(0))
+
     def supervise(self, pid, started, limits, caps, res_r, out_r, dog_r) -> dict:
         deadline = started + float(limits["time"])
         max_out = int(limits["output"])
@@ -318,6 +322,9 @@ class Zygote:
             else:
                 wait, fds = 0.005, list(open_fds)
             ready, _, _ = select.select(fds, [], [], max(wait, 0.0))
+            if self._grader_gone():
+                _kill_tree(pid)
+                _exit(0)
             for fd in ready:
                 if fd == pidfd:
                     continue
@@ -371,6 +378,12 @@ class Zygote:
 
     # -- main loop ------------------------------------------------------------
     def serve(self, fd_in: int, fd_out: int) -> None:
+        # While a run is supervised, a hang-up of the grader's pipe means the
+        # grader is gone: stop at once (as PID 1 of the sandbox, our exit ends
+        # every process in it).  The kernel's parent-death signal alone is not
+        # enough: it is lost when the process's credentials change.
+        self._hangup = select.poll()
+        self._hangup.register(fd_in, 0)   # POLLHUP and POLLERR are always reported
         framing.write_frame(fd_out, {"op": "ready", "pid": os.getpid(), "torch": torch.__version__,
                                      "gpus": accelerator.nvml_device_count()})
         try:

@@ -1,5 +1,5 @@
 """Hostile (an honest learner can get close): param_shapes returns a dict
-whose one key is 150,000 characters long.  The observations stay under the
+whose one key is 60,000 characters long.  The observations stay under the
 grader's caps, and the checks that quote the key must quote a bounded part
 of it: results.json and the report stay small."""
 
@@ -31,7 +31,7 @@ def count_parameters(net: nn.Module) -> int:
 
 def param_shapes(net: nn.Module) -> dict[str, tuple[int, ...]]:
     """ES: Nombre cualificado -> forma. / EN: Qualified name -> shape."""
-    return {"p" * 150_000: (1,)}
+    return {"p" * 60_000: (1,)}
 
 
 def tied_net() -> nn.Sequential:
