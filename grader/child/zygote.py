@@ -380,8 +380,8 @@ class Zygote:
     def serve(self, fd_in: int, fd_out: int) -> None:
         # While a run is supervised, a hang-up of the grader's pipe means the
         # grader is gone: stop at once (as PID 1 of the sandbox, our exit ends
-        # every process in it).  The kernel's parent-death signal alone is not
-        # enough: it is lost when the process's credentials change.
+        # every process in it).  The kernel's parent-death signal alone was seen
+        # not to reach a zygote running under its own uid (tests/test_stopping.py).
         self._hangup = select.poll()
         self._hangup.register(fd_in, 0)   # POLLHUP and POLLERR are always reported
         framing.write_frame(fd_out, {"op": "ready", "pid": os.getpid(), "torch": torch.__version__,
