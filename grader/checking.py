@@ -6,6 +6,8 @@ import contextlib
 import io
 import os
 import re
+import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +43,15 @@ class CheckOutcome:
         return bool(self.devices) and all(d.status == "passed" for d in self.devices.values())
 
 
+CHECK_TIME_LIMIT = 20.0   # seconds per check; a check normally takes milliseconds
+
+
+def _check_too_slow(signum, frame) -> None:
+    raise CheckFailed(_("the check took more than {seconds:g} s on your module's values (are "
+                        "they huge or not finite?), so it fails").format(
+                            seconds=CHECK_TIME_LIMIT))
+
+
 class ObservationPlugin:
     """Gives each check the observations of its exercise, one device at a time,
     and releases an exercise's values and tensors once its last check ran (the
@@ -71,6 +82,21 @@ class ObservationPlugin:
         if self.remaining[exercise] == 0:
             for obs in self.observations.get(exercise, {}).values():
                 obs.values, obs.tensors = {}, {}
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        """A check computes on learner values in the grader's own process: a time
+        limit per check, so that no value (huge, infinite) can hang the grader."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        old = signal.signal(signal.SIGALRM, _check_too_slow)
+        signal.setitimer(signal.ITIMER_REAL, CHECK_TIME_LIMIT)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):

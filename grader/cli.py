@@ -29,7 +29,7 @@ from .i18n import LANGUAGES, _, set_language
 from .limits import Limits, parse_size
 from .report import render_index, render_report
 from .sandbox import detect_isolation
-from .untrusted import clean_text
+from .untrusted import clean_text, terminal_safe
 
 
 class ExitCode(enum.IntEnum):
@@ -97,7 +97,7 @@ def _summary_table(docs: list[dict]) -> Table:
     if len(docs) == 1:
         doc = docs[0]
         table = Table(title=escape(_("{name}: {score:g} / {max:g} points").format(
-            name=clean_text(doc["metadata"]["submission"]), score=doc["score"],
+            name=terminal_safe(doc["metadata"]["submission"]), score=doc["score"],
             max=doc["max_score"])))
         table.add_column(_("Exercise"))
         table.add_column(_("Score"), justify="right")
@@ -105,7 +105,7 @@ def _summary_table(docs: list[dict]) -> Table:
         table.add_column(_("First failed check"))
         for ex in doc["exercises"]:
             table.add_row(ex["id"], f"{ex['score']:g} / {ex['max_score']:g}", _status(ex),
-                          Text(_first_failure(doc, ex)))
+                          Text(terminal_safe(_first_failure(doc, ex))))
         return table
     table = Table(title=_("{n} submissions").format(n=len(docs)))
     table.add_column(_("Submission"))
@@ -113,7 +113,7 @@ def _summary_table(docs: list[dict]) -> Table:
     table.add_column(_("Exercises passed"), justify="right")
     for doc in docs:
         passed = sum(1 for e in doc["exercises"] if e["status"] == "passed")
-        table.add_row(Text(clean_text(doc["metadata"]["submission"])),
+        table.add_row(Text(terminal_safe(doc["metadata"]["submission"])),
                       f"{doc['score']:g} / {doc['max_score']:g}",
                       f"{passed} / {len(doc['exercises'])}")
     return table
@@ -244,9 +244,9 @@ def _print_found(err: Console, found: Discovery, paths: tuple[str, ...]) -> None
         err.print(escape(_("{path}: a class folder with {n} learner folder(s)").format(
             path=paths[0], n=len(found.jobs))))
     for warning in found.warnings:
-        err.print(_("[bold yellow]warning:[/] ") + escape(warning))
+        err.print(_("[bold yellow]warning:[/] ") + escape(terminal_safe(warning)))
     for path, why in found.skipped:
-        err.print(escape(_("skipped {path}: {why}").format(path=path, why=why)))
+        err.print(escape(terminal_safe(_("skipped {path}: {why}").format(path=path, why=why))))
 
 
 def _print_notes(docs: list[dict]) -> None:
@@ -258,7 +258,7 @@ def _print_notes(docs: list[dict]) -> None:
             notes.append(_("the grader failed on this submission ({why}); run the command "
                            "again to regrade it").format(why=meta["grader_error"]))
         for note in notes:
-            click.echo(clean_text(f"{meta['submission']}: {note}"))
+            click.echo(terminal_safe(f"{meta['submission']}: {note}"))
 
 
 def run() -> None:  # pragma: no cover - console-script shim

@@ -82,9 +82,16 @@ def display_name(name: str) -> str:
         return os.fsencode(name).decode("latin-1")
 
 
-def _out_name(name: str) -> str:
-    """The output folder: never one of the class files ``grade`` writes."""
-    return f"{name}-submission" if name.lower() in RESERVED else name
+def _out_name(name: str, taken: set[str]) -> str:
+    """The output folder: never one of the class files ``grade`` writes, nor the
+    folder of another submission (``index.html`` and ``index.html-submission``)."""
+    out = f"{name}-submission" if name.lower() in RESERVED else name
+    n = 2
+    while out in taken:
+        out = f"{name}-submission-{n}"
+        n += 1
+    taken.add(out)
+    return out
 
 
 def contents_notice(folder: Path) -> str | None:
@@ -112,14 +119,15 @@ def _nested(folder: Path) -> Path | None:
 
 
 def _job(folder: Path, name: str) -> Job:
+    """``name`` is the output folder's, already made unique."""
     nested = _nested(folder)
     if nested is not None:
         notice = _("the exercise files are in the subfolder {sub}/, not directly in the "
                    "submission folder; they were graded from there").format(
                        sub=display_name(nested.name))
-        return Job(_out_name(name), nested, (notice,))
+        return Job(name, nested, (notice,))
     notice = contents_notice(folder)
-    return Job(_out_name(name), folder, (notice,) if notice else ())
+    return Job(name, folder, (notice,) if notice else ())
 
 
 def discover(paths: tuple[str, ...], out: Path) -> Discovery:
@@ -162,6 +170,9 @@ def discover(paths: tuple[str, ...], out: Path) -> Discovery:
                     "loose files out to grade it as a class)").format(
                         path=paths[0], subs=", ".join(display_name(d.name) for d in inner[:5])))
     seen: dict[str, Path] = {}
+    # names that are folders of their own come first, so a renamed one never takes theirs
+    taken = {display_name(Path(raw).resolve().name) for raw, _ in folders
+             if display_name(Path(raw).resolve().name).lower() not in RESERVED}
     resolved_out = out.resolve()
     for raw, path in folders:
         folder = path.resolve()
@@ -178,5 +189,7 @@ def discover(paths: tuple[str, ...], out: Path) -> Discovery:
                                    name=repr(name), first=seen[name], second=folder))
         if name not in seen:
             seen[name] = folder
-            found.jobs.append(_job(folder, name))
+            out_name = name if name in taken and name.lower() not in RESERVED else \
+                _out_name(name, taken)
+            found.jobs.append(_job(folder, out_name))
     return found

@@ -85,6 +85,12 @@ def tensor(o: Observation, key: str, step: str | None = None, what: str = "") ->
         if o.problem is not None:
             not_run(describe_problem(o.problem, Context.limits))
         fail(_("{what}: no tensor was produced").format(what=what or key))
+    if (t.is_floating_point() or t.is_complex()) and t.numel() and \
+            not bool(torch.isfinite(t).all()):
+        # NaN compares false with everything: no check may judge such values
+        bad = int((~torch.isfinite(t)).reshape(-1).nonzero()[0])
+        fail(_("{what} holds values that are not finite (NaN or infinity), first at index "
+               "{index}").format(what=what or key, index=_index(bad, t.shape)))
     return t
 
 

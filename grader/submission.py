@@ -33,6 +33,8 @@ _NOT_READ = {
     "no_python": N_("a folder without .py files"),
     "file_limit": N_("beyond the limit of {files} files"),
     "size_limit": N_("beyond the limit of {size} in all"),
+    "link": N_("a symbolic link: links are not followed, submit the file itself"),
+    "special": N_("not a regular file"),
 }
 
 
@@ -159,10 +161,12 @@ def _walk(top: bytes, sub: Submission) -> list[tuple[bytes, ...]]:
             if name.startswith(b".") or os.fsdecode(name) in SKIP_DIRS:
                 continue
             try:
+                rel = untrusted.shown_name(b"/".join((*parts, name)))
                 if entry.is_symlink():
+                    sub.not_read.append({"path": rel, "why": "link"})
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    rel = untrusted.shown_name(b"/".join((*parts, name))) + "/"
+                    rel += "/"
                     if _is_environment(entry.path, name):
                         sub.not_read.append({"path": rel, "why": "virtual_environment"})
                     elif not _has_python(entry.path):
@@ -171,6 +175,8 @@ def _walk(top: bytes, sub: Submission) -> list[tuple[bytes, ...]]:
                         todo.append((*parts, name))
                 elif entry.is_file(follow_symlinks=False):
                     found.append((*parts, name))
+                else:
+                    sub.not_read.append({"path": rel, "why": "special"})
             except OSError:
                 continue
     sub.not_read.sort(key=lambda n: n["path"])

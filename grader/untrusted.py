@@ -101,3 +101,16 @@ def shown_name(raw: bytes) -> str:
     """A file name as the learner can read it, non-UTF-8 bytes escaped
     (``notas_a\\xf1o.py``)."""
     return raw.decode("utf-8", "backslashreplace")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` fit for a terminal: control and format characters (escape
+    sequences such as OSC 52, which writes the clipboard; newlines that would
+    forge table rows; bidirectional overrides) shown as ``\\x1b``-style escapes,
+    lone surrogates as U+FFFD."""
+    text = clean_text(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else
+                   (c.encode("unicode_escape").decode("ascii") if ord(c) < 0x10000
+                    else f"\\U{ord(c):08x}") for c in text)

@@ -171,6 +171,8 @@ def _odd_class(root: Path) -> Path:
     (klass / '=HYPERLINK("x")').mkdir()                     # CSV injection
     (klass / "[bold green]pwn").mkdir()                         # rich markup
     (klass / "gradebook.csv").mkdir()                              # a class file's name
+    shutil.copytree(SOLUTIONS, klass / "gradebook.csv-submission",  # and its renaming
+                    ignore=shutil.ignore_patterns("__pycache__"))
     (klass / "env").mkdir()
     (klass / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     (klass / "__MACOSX").mkdir()
@@ -178,8 +180,8 @@ def _odd_class(root: Path) -> Path:
     return klass
 
 
-LEARNERS = ['=HYPERLINK("x")', "[bold green]pwn", "ana", "gradebook.csv-submission",
-            "luis", "marta", "pedro", "sofia"]
+LEARNERS = ['=HYPERLINK("x")', "[bold green]pwn", "ana", "gradebook.csv-submission-2",
+            "gradebook.csv-submission", "luis", "marta", "pedro", "sofia"]
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +202,9 @@ def test_every_learner_folder_is_in_the_gradebook_and_the_overview(odd_class):
     assert names == ["'" + LEARNERS[0], *LEARNERS[1:]]      # the formula is text
     totals = {r[0]: float(r[-2]) for r in rows[1:]}
     assert totals["ana"] == totals["sofia"] == float(rows[1][-1]) > 0
+    # two learners, two output folders: the renamed one does not take the other's
+    assert totals["gradebook.csv-submission"] == totals["ana"]
+    assert totals["gradebook.csv-submission-2"] == 0
     assert totals["marta"] == totals["pedro"] == totals["luis"] == 0
     index = (root / "whole" / "index.html").read_text()
     for name in ("marta", "pedro", "sofia"):
@@ -215,7 +220,7 @@ def test_every_learner_folder_is_in_the_gradebook_and_the_overview(odd_class):
 def test_the_terminal_lists_what_was_found_and_skipped(odd_class):
     _, whole, _ = odd_class
     err = " ".join(whole.stderr.split())
-    assert "a class folder with 8 learner folder(s)" in err
+    assert "a class folder with 9 learner folder(s)" in err
     assert "notas.py: a loose file in a class folder is not graded" in err
     assert "env: a virtual environment" in err and "__MACOSX: not a learner's folder" in err
     out = whole.stdout
@@ -261,3 +266,18 @@ def test_a_learner_is_told_where_the_report_is_and_what_failed_first(tmp_path):
     first = next(t for t in doc["tests"] if t["exercise"] == "centered_layer"
                  and t["status"] == "failed")
     assert " ".join(first["title"].split()[:4]) in " ".join(proc.stdout.split())
+
+
+def test_learner_names_cannot_send_escape_sequences_to_the_terminal(tmp_path):
+    """A folder or file name with an OSC 52 sequence (writes the clipboard), a
+    title change or a newline is shown escaped, never sent to the terminal."""
+    klass = tmp_path / "class"
+    (klass / "ana\x1b]0;pwned\x07").mkdir(parents=True)
+    (klass / "luis\nfake row").mkdir()
+    (klass / "luis\nfake row" / "tarea\x1b]52;c;cHduZWQ=\x1b\\.ipynb").write_text("{}")
+    proc = grade(str(klass), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for stream in (proc.stdout, proc.stderr):
+        assert "\x1b" not in stream and "\x07" not in stream
+    assert "ana\\x1b]0;pwned\\x07" in proc.stdout and "luis\\nfake row" in proc.stdout
+    assert "tarea\\x1b]52;c;cHduZWQ=" in proc.stdout

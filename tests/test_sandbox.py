@@ -376,15 +376,16 @@ def test_one_submission_leaves_nothing_for_the_next(sandbox, tmp_path):
     assert wait_for_no_leftovers(g, []) == []
 
 
-def test_a_run_that_changes_the_zygote_stops_it(sandbox, tmp_path):
-    """A run lowers the zygote's limits and priority (same uid): the zygote
-    notices, grading raises SandboxFailure (grade again, not the learner's
+@pytest.mark.parametrize("case", ["tamper_with_the_sandbox", "tamper_io_priority"])
+def test_a_run_that_changes_the_zygote_stops_it(sandbox, tmp_path, case):
+    """A run lowers the zygote's limits, priority or I/O priority (same uid): the
+    zygote notices, grading raises SandboxFailure (grade again, not the learner's
     verdict), and the next submission gets a fresh sandbox and its solo grade."""
     g = sandbox("bubblewrap")
     witness = overlay(DATA / "hostile" / "class_run_witness", tmp_path / "w")
     solo, _ = g(witness)
     with pytest.raises(SandboxFailure, match="limits, priority"):
-        g(overlay(DATA / "hostile" / "tamper_with_the_sandbox", tmp_path))
+        g(overlay(DATA / "hostile" / case, tmp_path))
     assert g.zygote.proc is None
     after, _ = g(witness)
     assert _verdict(after) == _verdict(solo)

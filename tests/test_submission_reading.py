@@ -69,3 +69,18 @@ def test_the_report_says_what_was_not_read_and_grades_the_rest(grader, tmp_path)
     assert "Not read: data/ (a folder without .py files); env/ (a virtual environment)" \
         in doc["output"]
     assert [n["path"] for n in doc["metadata"]["not_read"]] == ["data/", "env/"]
+
+
+def test_links_and_special_files_are_named_not_silently_skipped(tmp_path):
+    import os
+
+    sub = _submission(tmp_path)
+    (sub / "layers.py").rename(tmp_path / "layers.py")
+    (sub / "layers.py").symlink_to(tmp_path / "layers.py")
+    (sub / "lib").symlink_to(SOLUTIONS)
+    os.mkfifo(sub / "pipe")
+    files, notes = read_submission_notes(sub)
+    assert "layers.py" not in files and not any(f.startswith("lib/") for f in files)
+    assert {"path": "layers.py", "why": "link"} in notes
+    assert {"path": "lib", "why": "link"} in notes
+    assert {"path": "pipe", "why": "special"} in notes
