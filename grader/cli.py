@@ -164,6 +164,8 @@ def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_
     """Grade SUBMISSION folders of the custom-PyTorch-models course."""
     out_dir = Path(out)
     set_language(lang)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise GradeUsageError(_("--out {path}: not a folder").format(path=out))
     try:
         found = discover(submissions, out_dir)
     except UsageError as exc:
@@ -223,7 +225,10 @@ def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(ExitCode.INTERRUPTED if stop.signum == signal.SIGINT else 128 + stop.signum)
-    docs = [results[j.name] for j in job_list if j.name in results]
+    # one order whatever the order of the arguments (a shell's glob depends on its locale)
+    docs = sorted((results[j.name] for j in job_list if j.name in results),
+                  key=lambda d: (d["metadata"]["submission"].casefold(),
+                                 d["metadata"]["submission"]))
     if found.is_class:
         write_atomic(out_dir / "gradebook.csv", gradebook_csv(docs))
         write_atomic(out_dir / "index.html", render_index(

@@ -2,9 +2,9 @@
 
 * Several folders given (``grade class/*/``): each is one learner's submission.
 * One folder given: if it holds one of the exercise files (``blocks.py``...)
-  itself, or no subfolder, it is one submission; otherwise it is a *class*
-  and each subfolder is a learner's submission (``grade class/`` is then
-  the same as ``grade class/*/``).  Hidden folders, ``__pycache__``,
+  itself, or fewer than two subfolders, it is one submission; otherwise it is
+  a *class* and each subfolder is a learner's submission (``grade class/`` is
+  then the same as ``grade class/*/``).  Hidden folders, ``__pycache__``,
   ``__MACOSX`` and virtual environments are not learners; loose files in a
   class folder are not graded, with a warning for code, notebooks and archives.
 * A learner folder that holds none of the exercise files itself but exactly
@@ -67,9 +67,13 @@ def _holds_exercise_file(folder: Path) -> bool:
 
 
 def _is_class(folder: Path) -> bool:
+    """No exercise file of its own and at least two learner folders.  A folder
+    with a single subfolder is one learner's submission one level too deep
+    (``grade class/ana`` where ana/ holds tarea/), not a class of one: grading
+    it as a class would replace the class's gradebook with a single row."""
     if _holds_exercise_file(folder):
         return False
-    return bool(_learner_dirs(folder)[0])
+    return len(_learner_dirs(folder)[0]) >= 2
 
 
 def display_name(name: str) -> str:
@@ -104,7 +108,7 @@ def contents_notice(folder: Path) -> str | None:
     notice = _("no exercise file found ({files}); found: {found}").format(
         files=", ".join(FILES), found=shown or _("nothing"))
     if any(f.endswith(".ipynb") for f in found):
-        notice += " " + _("A notebook cannot be graded: copy each exercise's code into the file "
+        notice += ". " + _("A notebook cannot be graded: copy each exercise's code into the file "
                           "the exercise names (blocks.py, layers.py, ...), or use Jupyter's "
                           "File > Download as > Python (.py) and split it into those files.")
     return notice

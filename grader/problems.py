@@ -109,7 +109,7 @@ def _missing_file(problem: dict) -> str:
             text += " " + _("(found {other}: did you mean {file}? File names are "
                             "case-sensitive)").format(other=other, file=problem["file"])
     if problem.get("notebooks"):
-        text += " " + _("A notebook ({names}) cannot be graded: copy each exercise's code into "
+        text += ". " + _("A notebook ({names}) cannot be graded: copy each exercise's code into "
                         "the .py file the exercise names.").format(
                             names=", ".join(problem["notebooks"]))
     return text
@@ -134,7 +134,7 @@ def describe_error(error: dict, label: str, limits: Limits) -> str:
             message=error.get("message", ""))
         message = str(error.get("message", ""))
         if "can't decode" in message or "Non-UTF-8" in message:
-            text += " " + _("The file is not saved as UTF-8: save it as UTF-8 in your editor "
+            text += ". " + _("The file is not saved as UTF-8: save it as UTF-8 in your editor "
                             "(e.g. \"Save with encoding\" > UTF-8) and submit it again.")
         return text
     if kind == "exit":

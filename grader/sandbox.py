@@ -213,7 +213,8 @@ def _boot(root: str, uid: int | None) -> str:
     """The zygote's first lines.  ``-I``: no environment variables, no user
     site-packages and no current folder on ``sys.path``."""
     drop = f"from gchild import privileges; privileges.drop({uid}); " if uid is not None else ""
-    return (f"import sys; sys.argv[0] = 'zygote'; sys.path.insert(0, {root!r}); {drop}"
+    return (f"import sys; sys.argv[0] = 'zygote'; sys.path.insert(0, {root!r}); "
+            f"from gchild import hangup; hangup.watch(0); {drop}"
             "from gchild import zygote; zygote.main()")
 
 

@@ -123,10 +123,11 @@ def test_syntax_error_is_reported_with_file_and_line(class_run):
 def test_gradebook_and_overview_are_written(class_run):
     out = class_run[1]
     rows = list(csv.DictReader((out / "gradebook.csv").open()))
-    assert [r["submission"] for r in rows] == list(NAMES)
-    good = rows[0]
+    assert [r["submission"] for r in rows] == sorted(NAMES, key=str.casefold)   # name order
+    by_name = {r["submission"]: r for r in rows}
+    good = by_name["good"]
     assert float(good["total"]) == float(good["max"]) > 0
-    assert float(rows[1]["total"]) == 0
+    assert float(by_name["empty"]["total"]) == 0
     assert len(good) == 16 + 3
     assert (out / "index.html").is_file()
 
@@ -180,8 +181,8 @@ def _odd_class(root: Path) -> Path:
     return klass
 
 
-LEARNERS = ['=HYPERLINK("x")', "[bold green]pwn", "ana", "gradebook.csv-submission-2",
-            "gradebook.csv-submission", "luis", "marta", "pedro", "sofia"]
+LEARNERS = ['=HYPERLINK("x")', "[bold green]pwn", "ana", "gradebook.csv-submission",
+            "gradebook.csv-submission-2", "luis", "marta", "pedro", "sofia"]
 
 
 @pytest.fixture(scope="module")
@@ -237,13 +238,31 @@ def test_a_class_folder_and_its_learner_folders_grade_the_same(odd_class):
     assert "env/: a virtual environment" in " ".join(globbed.stderr.split())
 
 
-def test_a_class_of_one_learner_still_gets_a_gradebook_and_an_overview(tmp_path):
+def test_one_learner_folder_one_level_too_deep_is_graded_as_that_learner(tmp_path):
+    """`grade class/ana`, where ana/ holds only tarea/ with the files, grades ana
+    (from tarea/), and leaves the class's gradebook and overview alone."""
+    klass = tmp_path / "class"
+    shutil.copytree(SOLUTIONS, klass / "ana" / "tarea", ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "gradebook.csv").write_text("the class's gradebook\n")
+    proc = grade(str(klass / "ana"), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    doc = _doc(out, "ana")
+    assert doc["score"] == doc["max_score"] > 0
+    assert "subfolder tarea/" in doc["metadata"]["notices"][0]
+    assert (out / "gradebook.csv").read_text() == "the class's gradebook\n"
+    assert not (out / "tarea").exists() and not (out / "index.html").exists()
+
+
+def test_two_learners_make_a_class_with_a_gradebook_and_an_overview(tmp_path):
     klass = tmp_path / "class"
     shutil.copytree(ROOT / "exercises", klass / "ana", ignore=shutil.ignore_patterns("__pycache__"))
+    (klass / "luis").mkdir()
     proc = grade(str(klass), "--out", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = list(csv.reader((tmp_path / "out" / "gradebook.csv").read_text().splitlines()))
-    assert [r[0] for r in rows[1:]] == ["ana"]
+    assert [r[0] for r in rows[1:]] == ["ana", "luis"]
     assert (tmp_path / "out" / "index.html").is_file()
 
 
@@ -281,3 +300,10 @@ def test_learner_names_cannot_send_escape_sequences_to_the_terminal(tmp_path):
         assert "\x1b" not in stream and "\x07" not in stream
     assert "ana\\x1b]0;pwned\\x07" in proc.stdout and "luis\\nfake row" in proc.stdout
     assert "tarea\\x1b]52;c;cHduZWQ=" in proc.stdout
+
+
+def test_an_output_path_that_is_a_file_is_a_usage_error(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    proc = grade(str(SOLUTIONS), "--out", str(tmp_path / "afile"))
+    assert proc.returncode == 2
+    assert "--out" in one_line_error(proc) and "not a folder" in proc.stderr

@@ -184,3 +184,21 @@ def test_sigkill_without_isolation_takes_the_zygotes_too(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     _assert_all_gone(tree)
+
+
+def test_sigkill_while_the_sandboxes_start_leaves_nothing(tmp_path):
+    """Killed while its zygotes still import torch (before they serve), the
+    grader leaves no zygote behind either: they watch their pipe from the start."""
+    subs = _class(tmp_path / "class", 2)
+    proc = _start(subs, tmp_path / "out", 2)
+    deadline = time.monotonic() + 120
+    tree: list[psutil.Process] = []
+    while time.monotonic() < deadline:
+        tree = _tree(proc)
+        if sum(map(_is_sandbox, tree)) >= 2:
+            break
+        time.sleep(0.02)
+    assert sum(map(_is_sandbox, tree)) >= 2, "no sandbox started"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    _assert_all_gone(tree, within=1.5)

@@ -42,7 +42,7 @@ import time
 
 import torch
 
-from . import accelerator, framing, kernel_state, runner
+from . import accelerator, framing, hangup, kernel_state, runner
 from .wipe import wipe
 
 PR_SET_PDEATHSIG = 1
@@ -617,6 +617,7 @@ def main() -> None:
     runner.warm_up()
     accelerator.assert_untouched()  # children must be free to start CUDA themselves
     freeze_heap()  # the huge-page collapse waits for a second submission (serve)
+    hangup.stop()  # no thread but this one when children are forked
     fd_in = os.dup(0)
     fd_out = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
