@@ -26,7 +26,7 @@ from .discovery import Discovery, UsageError, discover
 from .exercises import EXERCISES
 from .grading import Options
 from .i18n import LANGUAGES, _, set_language
-from .limits import Limits, parse_size
+from .limits import Limits, human_size, parse_size
 from .report import render_index, render_report
 from .sandbox import detect_isolation
 from .untrusted import clean_text, terminal_safe
@@ -58,10 +58,20 @@ def _size(ctx, param, value):
     if value is None:
         return None
     try:
-        return parse_size(value)
+        size = parse_size(value)
     except ValueError:
         raise GradeUsageError(_("{option}: expected a size such as 512M or 2G, got {value}").format(
             option=param.opts[0], value=repr(value))) from None
+    least = MIN_SIZES.get(param.opts[0], 0)
+    if size < least:
+        raise GradeUsageError(_("{option}: {value} is too small to grade anything; use at least "
+                                "{least}").format(option=param.opts[0], value=value,
+                                                  least=human_size(least)))
+    return size
+
+
+# below these, even a correct submission fails (torch alone needs memory to work)
+MIN_SIZES = {"--memory-limit": 256 * 1024 * 1024, "--output-limit": 1024}
 
 
 def _resolve_devices(device: str) -> list[str]:
@@ -203,9 +213,10 @@ def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_
                         TextColumn("{task.fields[errors]}"), RateColumn(), TimeElapsedColumn(),
                         TimeRemainingColumn(), console=err, transient=False,
                         disable=not err.is_terminal and len(job_list) == 1)
-    counts = {"errors": 0}
+    counts = {"errors": 0, "cached": 0}
 
     def on_done(job: Job, doc: dict, cached: bool) -> None:
+        counts["cached"] += cached
         if any(e["status"] == "error" for e in doc.get("exercises", [])):
             counts["errors"] += 1
         progress.update(task, advance=1, errors=_("{n} with errors").format(n=counts["errors"]))
@@ -233,6 +244,10 @@ def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_
         write_atomic(out_dir / "gradebook.csv", gradebook_csv(docs))
         write_atomic(out_dir / "index.html", render_index(
             docs, [{"id": ex.id, "title": _(ex.title)} for ex in EXERCISES]))
+    if counts["cached"]:
+        err.print(_("{n} of {total} submissions unchanged since their last grading: their "
+                    "results were kept (--force grades them again)").format(
+                        n=counts["cached"], total=len(job_list)))
     Console(highlight=False).print(_summary_table(docs))
     _print_notes(docs)
     if found.is_class:

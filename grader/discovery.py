@@ -107,6 +107,9 @@ def contents_notice(folder: Path) -> str | None:
     shown = ", ".join(display_name(f) for f in found[:8]) + (", …" if len(found) > 8 else "")
     notice = _("no exercise file found ({files}); found: {found}").format(
         files=", ".join(FILES), found=shown or _("nothing"))
+    if any(f.lower().endswith((".zip", ".tar", ".gz", ".rar", ".7z")) for f in found):
+        notice += ". " + _("An archive is not opened: unzip it so that the .py files are "
+                           "directly in the submission folder.")
     if any(f.endswith(".ipynb") for f in found):
         notice += ". " + _("A notebook cannot be graded: copy each exercise's code into the file "
                           "the exercise names (blocks.py, layers.py, ...), or use Jupyter's "

@@ -75,8 +75,9 @@ def test_rerun_skips_unchanged_and_regrades_changed_or_forced(klass, tmp_path):
     _grade(klass, out)
     first = {s.name: _graded_at(out, s.name) for s in klass}
     time.sleep(1.1)
-    _grade(klass, out)
+    rerun = _grade(klass, out)
     assert {s.name: _graded_at(out, s.name) for s in klass} == first
+    assert f"{len(klass)} of {len(klass)} submissions unchanged" in " ".join(rerun.stderr.split())
     changed = tmp_path / "changed"
     shutil.copytree(klass[0], changed)
     shutil.rmtree(klass[0])

@@ -50,6 +50,12 @@ def test_cuda_on_a_machine_without_cuda_is_a_usage_error(tmp_path):
     assert "no CUDA device" in one_line_error(proc)
 
 
+def test_a_memory_limit_too_small_to_grade_anything_is_a_usage_error(tmp_path):
+    proc = grade(str(SOLUTIONS), "--memory-limit", "1K", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert "too small" in one_line_error(proc)
+
+
 def test_a_bad_size_is_a_usage_error(tmp_path):
     proc = grade(str(SOLUTIONS), "--memory-limit", "lots", "--out", str(tmp_path / "out"))
     assert proc.returncode == 2
@@ -166,7 +172,8 @@ def _odd_class(root: Path) -> Path:
     shutil.copytree(ROOT / "exercises", klass / "luis", ignore=shutil.ignore_patterns("__pycache__"))
     (klass / "marta").mkdir()
     (klass / "marta" / "tarea.ipynb").write_text("{}")          # only a notebook
-    (klass / "pedro").mkdir()                                      # nothing at all
+    (klass / "pedro").mkdir()                                      # only a zip
+    (klass / "pedro" / "entrega_pedro.zip").write_bytes(b"PK\x05\x06" + bytes(18))
     shutil.copytree(SOLUTIONS, klass / "sofia" / "tarea",          # one level too deep
                     ignore=shutil.ignore_patterns("__pycache__"))
     (klass / '=HYPERLINK("x")').mkdir()                     # CSV injection
@@ -214,7 +221,8 @@ def test_every_learner_folder_is_in_the_gradebook_and_the_overview(odd_class):
     marta = _doc(root / "whole", "marta")
     assert "A notebook cannot be graded" in marta["metadata"]["notices"][0]
     assert "found: tarea.ipynb" in (root / "whole" / "marta" / "report.html").read_text()
-    assert "found: nothing" in _doc(root / "whole", "pedro")["metadata"]["notices"][0]
+    assert "found: entrega_pedro.zip. An archive is not opened: unzip it" in \
+        _doc(root / "whole", "pedro")["metadata"]["notices"][0]
     assert "subfolder tarea/" in _doc(root / "whole", "sofia")["metadata"]["notices"][0]
 
 
