@@ -22,6 +22,7 @@ from pathlib import Path
 from .batch import Job
 from .exercises import FILES
 from .i18n import _
+from .submission import is_environment
 
 IGNORED_DIRS = {"__pycache__", "__MACOSX"}
 # names of the files ``grade`` writes for a class
@@ -41,10 +42,6 @@ class Discovery:
     warnings: list[str] = field(default_factory=list)
 
 
-def _is_venv(folder: Path) -> bool:
-    return (folder / "pyvenv.cfg").is_file()
-
-
 def _learner_dirs(folder: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     dirs, skipped = [], []
     for p in sorted(folder.iterdir(), key=lambda p: p.name):
@@ -54,7 +51,7 @@ def _learner_dirs(folder: Path) -> tuple[list[Path], list[tuple[str, str]]]:
             continue
         if p.name in IGNORED_DIRS:
             skipped.append((str(p), _("not a learner's folder")))
-        elif _is_venv(p):
+        elif is_environment(p):
             skipped.append((str(p), _("a virtual environment, not a learner's folder")))
         else:
             dirs.append(p)
@@ -162,9 +159,9 @@ def discover(paths: tuple[str, ...], out: Path) -> Discovery:
     else:
         for raw in paths:
             path = Path(raw)
-            if path.name in IGNORED_DIRS or _is_venv(path):
+            if path.name in IGNORED_DIRS or is_environment(path):
                 found.skipped.append((raw, _("a virtual environment, not a learner's folder")
-                                      if _is_venv(path) else _("not a learner's folder")))
+                                      if is_environment(path) else _("not a learner's folder")))
             else:
                 folders.append((raw, path))
         found.is_class = len(paths) > 1

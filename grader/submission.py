@@ -112,9 +112,12 @@ def _priority(parts: tuple[bytes, ...]) -> tuple:
     return rank, names, [untrusted.shown_name(p) != n for p, n in zip(parts, names)]
 
 
-def _is_environment(path: bytes, name: bytes) -> bool:
+def is_environment(path: str | bytes | os.PathLike) -> bool:
+    """A Python environment (venv, conda or a bare site-packages), not code."""
+    path = os.fsencode(path)
     return os.path.isfile(os.path.join(path, b"pyvenv.cfg")) or \
-        os.path.isdir(os.path.join(path, b"conda-meta")) or name == b"site-packages"
+        os.path.isdir(os.path.join(path, b"conda-meta")) or \
+        os.path.basename(path.rstrip(b"/")) == b"site-packages"
 
 
 def _has_python(path: bytes, budget: int = 5000) -> bool:
@@ -167,7 +170,7 @@ def _walk(top: bytes, sub: Submission) -> list[tuple[bytes, ...]]:
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     rel += "/"
-                    if _is_environment(entry.path, name):
+                    if is_environment(entry.path):
                         sub.not_read.append({"path": rel, "why": "virtual_environment"})
                     elif not _has_python(entry.path):
                         sub.not_read.append({"path": rel, "why": "no_python"})
