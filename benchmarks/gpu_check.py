@@ -166,9 +166,17 @@ def reference_run_by_run(check: Check, iso: Isolation) -> dict:
     timings: dict = {}
     with Zygote(limits, iso) as zyg:
         collect(zyg, files, ["cpu", "cuda"])       # warm: file system caches, first imports
+        # CUDA started in a child ahead of each CUDA run (child/warm.py), and without
+        started = time.perf_counter()
+        cold = collect(zyg, files, ["cpu", "cuda"], ahead=False)
+        timings["reference_cpu+cuda_without_ahead_s"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
         obs = collect(zyg, files, ["cpu", "cuda"])
         timings["reference_cpu+cuda_s"] = round(time.perf_counter() - started, 3)
+    cold_failed = sorted(c for c, o in run_checks(cold).items() if not o.passed)
+    check.record("CUDA started ahead: same outcomes as a fresh child per run", not cold_failed
+                 and sorted(run_checks(obs)) == sorted(run_checks(cold)),
+                 failed_without_ahead=cold_failed)
     problems = {f"{ex}/{dev}": o.problem for ex, per in obs.items() for dev, o in per.items()
                 if o.problem is not None}
     cuda_out = obs["mlp"]["cuda"].values.get("out1.device")

@@ -42,6 +42,9 @@ class Options:
     devices: list[str]
     limits: Limits = field(default_factory=Limits)
     language: str = "en"
+    # start CUDA in a child ahead of each CUDA run, while the run before it
+    # executes (child/warm.py); off only to measure what it saves
+    ahead: bool = True
 
 
 def missing_file_clues(name: str, files: dict[str, bytes]) -> dict:
@@ -128,11 +131,13 @@ def probe_params(ex: Exercise) -> dict:
 
 def _run(zygote: Zygote, ex: Exercise, device: str, probe: str | None = None,
          module: str | None = "", tensors: dict | None = None,
-         stubs: dict[str, str] | None = None) -> Observation:
+         stubs: dict[str, str] | None = None, ahead: str | None = None) -> Observation:
     params = probe_params(ex)
     request = {"probe": probe or ex.probe, "module": ex.module if module == "" else module,
                "device": device, "seed": ex.seed, "params": params, "exercise": ex.id,
                "stubs": stubs or {}}
+    if ahead:
+        request["warm"] = ahead   # a run on that device comes later: start it now
     data = encode_inputs(exercise_inputs(ex.id) if tensors is None else tensors)
     reply, raw = zygote.run(request, data)
     obs = parse_run(ex.id, device, reply, raw)
@@ -169,9 +174,13 @@ def _verify_files(zygote: Zygote, ex: Exercise, obs: Observation, keys: dict[str
                     obs.tensors[name] = t
 
 
-def collect(zygote: Zygote, files: dict[str, bytes], devices: list[str]) -> \
-        dict[str, dict[str, Observation]]:
-    zygote.load_submission(files)
+def collect(zygote: Zygote, files: dict[str, bytes], devices: list[str],
+            ahead: bool = True) -> dict[str, dict[str, Observation]]:
+    # CUDA runs still to come: while there are, a child starts CUDA ahead of them
+    cuda_left = sum(1 for ex in EXERCISES if ex.file in files
+                    for device in devices_for(ex, devices) if device.startswith("cuda"))
+    cuda_left = cuda_left if ahead else 0
+    zygote.load_submission(files, warm="cuda" if cuda_left else None)
     observations: dict[str, dict[str, Observation]] = {}
     broken: dict[str, Observation] = {}
     stubs: dict[str, str] = {}  # module -> why it is replaced by a stand-in
@@ -185,7 +194,9 @@ def collect(zygote: Zygote, files: dict[str, bytes], devices: list[str]) -> \
             if ex.file in broken:
                 per_device[device] = _copy_for(broken[ex.file], ex, device)
                 continue
-            obs = _run(zygote, ex, device, stubs=stubs)
+            cuda_left -= device.startswith("cuda")
+            warm = "cuda" if cuda_left > 0 else None
+            obs = _run(zygote, ex, device, stubs=stubs, ahead=warm)
             if obs.problem is not None and obs.problem.get("kind") == "cuda_unavailable":
                 raise CudaUnusable(obs.problem.get("detail", ""))
             for _attempt in range(len(FILES)):
@@ -197,7 +208,7 @@ def collect(zygote: Zygote, files: dict[str, bytes], devices: list[str]) -> \
                 stubs[origin[:-3]] = _("{file} could not be imported (see its own exercises), "
                                        "so {{name}} from it is not available").format(
                                            file=origin)
-                obs = _run(zygote, ex, device, stubs=stubs)
+                obs = _run(zygote, ex, device, stubs=stubs, ahead=warm)
             if _failed_at_import(obs):
                 broken[ex.file] = obs
             if ex.id == "tensor_io":
@@ -216,7 +227,7 @@ def grade(folder: Path, zygote: Zygote, options: Options, isolation: Isolation) 
     sub = read_folder(folder)
     files = sub.files
     Context.limits = options.limits
-    observations = collect(zygote, files, options.devices)
+    observations = collect(zygote, files, options.devices, ahead=options.ahead)
     outcomes = run_checks(observations)
     doc = build_results(
         name=folder.name, observations=observations, outcomes=outcomes,

@@ -348,6 +348,7 @@ class Zygote:
         self.info: dict = {}
         self.stderr = None
         self._files: dict[str, bytes] = {}
+        self._warm: str | None = None
 
     # -- life cycle -------------------------------------------------------------
     def start(self) -> None:
@@ -434,16 +435,20 @@ class Zygote:
         self.close()
 
     # -- requests ---------------------------------------------------------------
-    def load_submission(self, files: dict[str, bytes]) -> None:
+    def load_submission(self, files: dict[str, bytes], warm: str | None = None) -> None:
         """Hand a submission to the zygote (a fresh one if the last one was
-        stopped).  Raises ``SandboxFailure`` if the zygote fails meanwhile."""
+        stopped).  With ``warm`` (a device), the zygote starts a child on it
+        ahead of the first run there (child/warm.py).  Raises
+        ``SandboxFailure`` if the zygote fails meanwhile."""
         if self.proc is None:
             self.start()
         self._files = files
+        self._warm = warm
+        request = {"op": "submission", "files": [[k, len(v)] for k, v in files.items()]}
+        if warm:
+            request.update(warm=warm, memory=self.limits.for_child()["memory"])
         try:
-            self._send({"op": "submission",
-                        "files": [[k, len(v)] for k, v in files.items()]},
-                       b"".join(files.values()))
+            self._send(request, b"".join(files.values()))
             header, _ = self._read(time.monotonic() + 60)
         except (SandboxError, OSError, EOFError, framing.FrameError) as exc:
             self._fail(str(exc))
@@ -485,7 +490,7 @@ class Zygote:
             files = self._files
             self.restart()
             if files:
-                self.load_submission(files)
+                self.load_submission(files, self._warm)
             key = "sandbox_died" if died else "sandbox_error"
             return {key: str(exc)}, b""
         location = watchdog_location(reply.get("watchdog", ""))

@@ -9,6 +9,11 @@ threads (tests/test_accelerator.py runs this file in a subprocess).
     python tests/simulated_gpu.py child OUT.json WORKDIR [fail]
         one child run on "cuda" with a stand-in for CUDA's start-up that
         records the address-space limit it saw (or fails, with "fail")
+    python tests/simulated_gpu.py ahead OUT.json WORKDIR
+        the same, by a child started ahead of its run (child/warm.py), its
+        request arriving on its pipe after CUDA's start-up
+    python tests/simulated_gpu.py zygote-ahead OUT.json WORKDIR
+        as "zygote", with a submission that asks for a CUDA child ahead
 """
 
 from __future__ import annotations
@@ -80,10 +85,14 @@ def simulate_gpu() -> None:
     variable._execution_engine = _EngineSpy(variable._execution_engine)
 
 
-def zygote(out: str, workdir: str) -> None:
+def zygote(out: str, workdir: str, ahead: bool = False) -> None:
     simulate_gpu()
     from grader.child import framing, zygote as zyg
+    from grader.limits import Limits
     r, w = os.pipe()
+    if ahead:
+        framing.write_frame(w, {"op": "submission", "files": [["a.py", 2]], "warm": "cuda",
+                                "memory": Limits().memory}, b"#\n")
     framing.write_frame(w, {"op": "quit"})
     os.close(w)
     os.dup2(r, 0)
@@ -105,7 +114,7 @@ def zygote(out: str, workdir: str) -> None:
                                      "initialised": torch.cuda.is_initialized()}))
 
 
-def child(out: str, workdir: str, fail: bool) -> None:
+def child(out: str, workdir: str, fail: bool, ahead: bool = False) -> None:
     from grader.child import accelerator, runner
     from grader.limits import Limits
     record = Path(out)
@@ -134,12 +143,18 @@ def child(out: str, workdir: str, fail: bool) -> None:
     os.makedirs(os.path.join(workdir, ".scratch"), exist_ok=True)
     req = {"probe": "verify_torch_file", "module": None, "device": "cuda", "seed": 0,
            "params": {"files": []}, "limits": Limits().for_child()}
-    runner.child_main(req, b"", workdir, res, 1, dog)
+    if not ahead:
+        runner.child_main(req, b"", workdir, res, 1, dog)
+    from grader.child import framing
+    control, send = os.pipe()
+    framing.write_frame(send, {"request": req, "workdir": workdir})
+    os.close(send)
+    runner.warm_child_main("cuda", Limits().memory, control, res, 1, dog)
 
 
 if __name__ == "__main__":
     mode, out, work = sys.argv[1:4]
-    if mode == "zygote":
-        zygote(out, work)
+    if mode in ("zygote", "zygote-ahead"):
+        zygote(out, work, ahead=mode == "zygote-ahead")
     else:
-        child(out, work, fail=sys.argv[4:] == ["fail"])
+        child(out, work, fail=sys.argv[4:] == ["fail"], ahead=mode == "ahead")

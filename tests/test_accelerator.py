@@ -32,12 +32,15 @@ def _simulated(mode: str, tmp_path: Path, *extra: str) -> subprocess.CompletedPr
                            *extra], capture_output=True, timeout=180, check=False)
 
 
-def test_zygote_start_touches_no_accelerator_with_a_simulated_gpu(tmp_path):
+@pytest.mark.parametrize("mode", ["zygote", "zygote-ahead"])
+def test_zygote_start_touches_no_accelerator_with_a_simulated_gpu(tmp_path, mode):
     """Warm-up, the check before serving and the greeting, with a GPU claimed
     present: no CUDA or accelerator entry point, no backward pass (autograd's
-    device threads).  The control shows the spies see what the old warm-up did
-    (an Adam step asks for the current stream; a backward starts the engine)."""
-    done = _simulated("zygote", tmp_path)
+    device threads); nor does forking a child that starts CUDA ahead of its
+    run ("zygote-ahead").  The control shows the spies see what the old
+    warm-up did (an Adam step asks for the current stream; a backward starts
+    the engine)."""
+    done = _simulated(mode, tmp_path)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     seen = json.loads((tmp_path / "out").read_text())
     assert seen["error"] == ""
@@ -46,6 +49,8 @@ def test_zygote_start_touches_no_accelerator_with_a_simulated_gpu(tmp_path):
     assert any("run_backward" in c for c in seen["control"])
     assert seen["initialised"] is False
     assert b'"gpus":1' in done.stdout  # the greeting counts GPUs through NVML only
+    if mode == "zygote-ahead":  # the submission was taken, and the child ahead forked
+        assert b'"op":"ok"' in done.stdout
 
 
 def test_zygote_refuses_to_serve_once_cuda_is_initialised(monkeypatch):
@@ -54,8 +59,9 @@ def test_zygote_refuses_to_serve_once_cuda_is_initialised(monkeypatch):
         accelerator.assert_untouched()
 
 
-def test_cuda_child_starts_cuda_before_its_limits(tmp_path):
-    done = _simulated("child", tmp_path)
+@pytest.mark.parametrize("mode", ["child", "ahead"])
+def test_cuda_child_starts_cuda_before_its_limits(tmp_path, mode):
+    done = _simulated(mode, tmp_path)
     assert done.returncode == 0, done.stdout.decode()[-2000:]
     events = (tmp_path / "out").read_text().splitlines()
     assert events == [f"start_cuda memory_limit={Limits().memory} as_limit=none", "set_limits"]
@@ -179,3 +185,46 @@ def test_start_of_grading_check_says_why_cuda_is_not_usable_in_the_sandbox():
 
     why = gpu_sandbox.cuda_problem(Limits(time=20.0), detect_isolation())
     assert why is not None and why.startswith("CUDA is not usable in the sandbox: ")
+
+
+# -- the command line's decision at the start of a grading --------------------------------
+def _cli_with_a_gpu_that_does_not_work_in_the_sandbox(monkeypatch, tmp_path, device: str):
+    from click.testing import CliRunner
+
+    from grader import cli, gpu_sandbox
+
+    asked = []
+
+    def problem(limits, isolation):
+        asked.append(limits.memory)
+        return "CUDA is not usable in the sandbox: no /dev/nvidia-uvm (simulated)"
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(gpu_sandbox, "cuda_problem", problem)
+    sub = tmp_path / "only_devices"
+    sub.mkdir()
+    (sub / "devices.py").write_text((SOLUTIONS / "devices.py").read_text())
+    result = CliRunner().invoke(cli.main, [str(sub), "--out", str(tmp_path / "out"),
+                                           "--device", device, "--jobs", "1"])
+    return result, asked, tmp_path / "out" / "only_devices" / "results.json"
+
+
+def test_cli_device_cuda_with_cuda_unusable_in_the_sandbox_is_a_usage_error(monkeypatch,
+                                                                             tmp_path):
+    result, asked, written = _cli_with_a_gpu_that_does_not_work_in_the_sandbox(
+        monkeypatch, tmp_path, "cuda")
+    assert result.exit_code == 2, result.output
+    assert "--device cuda: CUDA is not usable in the sandbox: no /dev/nvidia-uvm" in result.output
+    assert asked and not written.exists()
+
+
+def test_cli_auto_with_cuda_unusable_in_the_sandbox_grades_on_the_cpu_and_says_so(monkeypatch,
+                                                                                 tmp_path):
+    result, asked, written = _cli_with_a_gpu_that_does_not_work_in_the_sandbox(
+        monkeypatch, tmp_path, "auto")
+    assert result.exit_code == 0, result.output
+    assert "CUDA is present but not usable in the sandbox" in result.output
+    doc = json.loads(written.read_text())
+    assert doc["metadata"]["devices"] == ["cpu"]
+    devices = next(e for e in doc["exercises"] if e["id"] == "devices")
+    assert devices["score"] == devices["max_score"]

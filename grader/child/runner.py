@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins
 import ctypes
 import faulthandler
+import fcntl
 import importlib
 import io
 import json
@@ -37,12 +38,14 @@ from safetensors import torch as _st_torch
 from safetensors.torch import load as _st_load
 from torch import nn
 
-from . import accelerator, probes, recorder
+from . import accelerator, framing, probes, recorder
 from .recorder import Recorder
 
 RESULT_FD = 3
 OUTPUT_FD = 1
 WATCHDOG_FD = 4
+CONTROL_FD = 5       # a pre-forked child's request pipe, closed once the request is read
+MAX_INPUTS = 256 * 1024 * 1024
 
 EXIT_INTERNAL = 70   # the probe or the recorder failed (not a learner step)
 EXIT_MEMORY = 71     # ... because memory ran out outside a learner step
@@ -247,6 +250,8 @@ def _set_limits(limits: dict, pid_namespace: bool) -> None:
     # namespace that is just the sandbox; without it (and not root, for whom
     # the limit does not apply) it is everything the user runs on the machine.
     base = 0 if pid_namespace or os.getuid() == 0 else _tasks_of_my_user()
+    # a pre-forked child waiting beside this run (warm.py) is not the learner's
+    base += int(limits.get("reserved_tasks", 0))
     cap(resource.RLIMIT_NPROC, base + int(limits["procs"]))
     cap(resource.RLIMIT_AS, _vm_size() + int(limits["memory"]))
 
@@ -282,16 +287,24 @@ def _no_privileges() -> None:
         pass
 
 
-def _redirect(res_w: int, out_w: int, dog_w: int) -> None:
+def _redirect(res_w: int, out_w: int, dog_w: int, control: int | None = None) -> None:
     """Leave exactly stdin (/dev/null), stdout/stderr (capture), the result
-    pipe and the watchdog pipe open."""
+    pipe and the watchdog pipe open (and a pre-forked child's request pipe,
+    as ``CONTROL_FD``)."""
+    if control is not None:
+        control = fcntl.fcntl(control, fcntl.F_DUPFD, 100)  # clear of the numbers taken below
     os.dup2(out_w, OUTPUT_FD)
     os.dup2(out_w, 2)
     os.dup2(res_w, RESULT_FD)
     os.dup2(dog_w, WATCHDOG_FD)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
-    os.closerange(WATCHDOG_FD + 1, 65536)
+    first_closed = WATCHDOG_FD + 1
+    if control is not None:
+        os.dup2(control, CONTROL_FD)
+        os.set_inheritable(CONTROL_FD, False)
+        first_closed = CONTROL_FD + 1
+    os.closerange(first_closed, 65536)
     for fd in (0, 1, 2):
         os.set_inheritable(fd, True)
     sys.stdin = open(0, "r", closefd=False)
@@ -336,9 +349,20 @@ class FreshInputs(dict):
 
 
 def child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int, dog_w: int) -> None:
-    """Never returns: the child always ends with ``os._exit``."""
+    """A child forked for its run.  Never returns: it always ends with ``os._exit``."""
+    _guarded(_cold_child, req, inputs, workdir, res_w, out_w, dog_w)
+
+
+def warm_child_main(device: str, memory: int, control: int, res_w: int, out_w: int,
+                    dog_w: int) -> None:
+    """A child forked ahead of its run (see ``warm.py``): it starts ``device``
+    now, then waits on ``control`` for its request.  Never returns."""
+    _guarded(_warm_child, device, memory, control, res_w, out_w, dog_w)
+
+
+def _guarded(main, *args) -> None:
     try:
-        _child_main(req, inputs, workdir, res_w, out_w, dog_w)
+        main(*args)
     except MemoryError:
         _exit(EXIT_MEMORY)
     except BaseException:  # noqa: BLE001 - whatever happened, end this process here
@@ -352,24 +376,51 @@ def child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int, d
     _exit(0)
 
 
-def _child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int,
-                dog_w: int) -> None:
+def _begin(res_w: int, out_w: int, dog_w: int, control: int | None = None) -> None:
     os.setsid()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGXCPU):
         signal.signal(sig, signal.SIG_DFL)
-    _redirect(res_w, out_w, dog_w)
-    limits = req["limits"]
+    _redirect(res_w, out_w, dog_w, control)
+
+
+def _watchdog(limits: dict) -> None:
     faulthandler.enable(file=WATCHDOG_FD, all_threads=True)
     faulthandler.dump_traceback_later(max(float(limits["time"]) - 0.3, 0.1), exit=False,
                                       file=WATCHDOG_FD)
-    os.chdir(workdir)
-    os.environ["TMPDIR"] = os.path.join(workdir, ".scratch")
-    device = str(req.get("device", "cpu"))
+
+
+def _cold_child(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int,
+                dog_w: int) -> None:
+    _begin(res_w, out_w, dog_w)
+    limits = req["limits"]
+    _watchdog(limits)
     # CUDA starts (or the GPU is hidden) before the limits: see accelerator.py
-    no_cuda = accelerator.prepare(str(req.get("probe", "")), device, int(limits["memory"]))
+    no_cuda = accelerator.prepare(str(req.get("probe", "")), str(req.get("device", "cpu")),
+                                  int(limits["memory"]))
+    _run_request(req, inputs, workdir, no_cuda)
+
+
+def _warm_child(device: str, memory: int, control: int, res_w: int, out_w: int,
+                dog_w: int) -> None:
+    _begin(res_w, out_w, dog_w, control)
+    no_cuda = accelerator.prepare("", device, memory)
+    header, inputs = framing.read_frame(CONTROL_FD, MAX_INPUTS)
+    os.close(CONTROL_FD)
+    req = header["request"]
+    if req.get("device") != device or int(req["limits"]["memory"]) != memory:
+        raise RuntimeError("a pre-forked child got a request for another device or limit")
+    _watchdog(req["limits"])
+    _run_request(req, inputs, str(header["workdir"]), no_cuda)
+
+
+def _run_request(req: dict, inputs: bytes, workdir: str, no_cuda: str | None) -> None:
     if no_cuda is not None:
         os.write(2, f"[grader] {accelerator.NO_CUDA_PREFIX}{no_cuda}\n".encode())
         _exit(accelerator.EXIT_NO_CUDA)
+    os.chdir(workdir)
+    os.environ["TMPDIR"] = os.path.join(workdir, ".scratch")
+    limits = req["limits"]
+    device = str(req.get("device", "cpu"))
     sys.path.insert(0, workdir)
     tensors = FreshInputs(_st_load(inputs) if inputs else {})
     # a warning raised by the grader's own probe code is not the learner's output

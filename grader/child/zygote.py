@@ -42,7 +42,7 @@ import time
 
 import torch
 
-from . import accelerator, framing, hangup, kernel_state, runner
+from . import accelerator, framing, hangup, kernel_state, runner, warm
 from .wipe import wipe
 
 PR_SET_PDEATHSIG = 1
@@ -133,6 +133,7 @@ class Zygote:
         self.runs = 0
         self.submissions = 0
         self._scratch = bytearray(_READ_CHUNK)
+        self.warm: warm.Warm | None = None   # a child forked ahead of its run (warm.py)
 
     # -- the submission ---------------------------------------------------------
     def forget_submission(self) -> None:
@@ -159,31 +160,58 @@ class Zygote:
     # -- clean-up -----------------------------------------------------------
     def others(self) -> list[int]:
         """Processes of the submission still running (zombies excluded)."""
-        me = os.getpid()
+        spared = {os.getpid(), self._warm_pid()}
         if self.pid_namespace:
             table = _proc_table()
-            return [p for p, (_pp, state) in table.items() if p != me and state not in "ZX"]
-        return [p for p in _descendants(me) if _state(p) not in "ZX"]
+            return [p for p, (_pp, state) in table.items()
+                    if p not in spared and state not in "ZX"]
+        return [p for p in _descendants(os.getpid()) if p not in spared and _state(p) not in "ZX"]
+
+    def _warm_pid(self) -> int:
+        return self.warm.pid if self.warm is not None and not self.warm.ended else -1
+
+    def reap(self) -> bool:
+        """Reap every ended child; a waiting child that ended is let go."""
+        reaped = False
+        for pid in _reap_all():
+            reaped = True
+            if self.warm is not None and self.warm.reaped(pid):
+                self.drop_warm()
+        return reaped
+
+    def drop_warm(self) -> None:
+        if self.warm is not None:
+            self.warm.discard()
+            self.warm = None
 
     def kill_everything(self) -> None:
         """Kill every process of the submission that is still around."""
         deadline = time.monotonic() + KILL_TIMEOUT
         while True:
-            if self.pid_namespace:
+            if self.pid_namespace and self._warm_pid() < 0:
                 # Inside our own PID namespace, as its PID 1: every process but us.
                 try:
                     os.kill(-1, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            else:
-                # Without one: every descendant (orphans come back to us, as we
-                # are a child subreaper), grandchildren included, in one sweep.
-                for pid in _descendants(os.getpid()):
+            elif self.pid_namespace:
+                # ... but the child waiting for the next run
+                for pid in self.others():
                     try:
                         os.kill(pid, signal.SIGKILL)
                     except OSError:
                         pass
-            reaped = _reap_all()
+            else:
+                # Without one: every descendant (orphans come back to us, as we
+                # are a child subreaper), grandchildren included, in one sweep.
+                for pid in _descendants(os.getpid()):
+                    if pid == self._warm_pid():
+                        continue
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+            reaped = self.reap()
             if not reaped and not self.others():
                 return
             if time.monotonic() > deadline:
@@ -239,19 +267,28 @@ class Zygote:
             raise SandboxBroken(f"cannot prepare the run folder: {exc}") from exc
         req = dict(req, pid_namespace=self.pid_namespace)
         limits = req["limits"]
-        res_r, res_w = os.pipe()
-        out_r, out_w = os.pipe()
-        dog_r, dog_w = os.pipe()
+        ahead = self.warm if self.warm is not None and self.warm.fits(req) else None
+        if ahead is not None:
+            self.warm = None
+            if not ahead.waiting():
+                ahead.discard()
+                ahead = None
+        wanted = req.pop("warm", None)
+        if wanted and self.warm is None:
+            self.start_warm(str(wanted), int(limits["memory"]))
+        if self.warm is not None:
+            req["limits"] = limits = dict(limits, reserved_tasks=warm.RESERVED_TASKS)
         started = time.monotonic()
-        pid = _fork()
-        if pid == 0:  # child
-            try:
-                prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the zygote
-                os.close(res_r), os.close(out_r), os.close(dog_r)
-                runner.child_main(req, inputs, workdir, res_w, out_w, dog_w)
-            finally:
-                _exit(70)
-        os.close(res_w), os.close(out_w), os.close(dog_w)
+        if ahead is not None and ahead.hand_over(req, inputs, workdir):
+            pid = ahead.pid
+            res_r, out_r, dog_r = ahead.fds
+            ahead.fds = (-1, -1, -1)
+            ahead.close_fds()         # its pidfd: supervise opens its own
+        else:
+            if ahead is not None:
+                ahead.discard()
+                ahead = None
+            pid, res_r, out_r, dog_r = self.fork_child(req, inputs, workdir)
         caps = {res_r: _Capture(int(limits["result"]) + 1),
                 out_r: _Capture(int(limits["output"]) + 1),
                 dog_r: _Capture(64 * 1024)}
@@ -266,7 +303,7 @@ class Zygote:
                 grace = time.monotonic() + LEFTOVER_GRACE
                 while left and time.monotonic() < grace:
                     time.sleep(0.01)
-                    _reap_all()
+                    self.reap()
                     left = self.others()
                 reply["leftover"] = len(left)
             self.kill_everything()
@@ -275,6 +312,7 @@ class Zygote:
             parts = [caps[res_r].parts(max_result), caps[out_r].parts(max_out),
                      caps[dog_r].parts(64 * 1024)]
             reply["sizes"] = [sum(len(v) for v in p) for p in parts]
+            reply["ahead"] = ahead is not None
             _write_frame_parts(fd_out, reply, [v for p in parts for v in p])
             for p in parts:
                 for v in p:
@@ -282,6 +320,26 @@ class Zygote:
         finally:
             for cap in caps.values():
                 cap.scrub()
+
+    def fork_child(self, req: dict, inputs: bytes, workdir: str) -> tuple[int, int, int, int]:
+        """A fresh child for this run: its pid and the read ends of its pipes."""
+        res_r, res_w = os.pipe()
+        out_r, out_w = os.pipe()
+        dog_r, dog_w = os.pipe()
+        pid = _fork()
+        if pid == 0:  # child
+            try:
+                prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the zygote
+                os.close(res_r), os.close(out_r), os.close(dog_r)
+                runner.child_main(req, inputs, workdir, res_w, out_w, dog_w)
+            finally:
+                _exit(70)
+        os.close(res_w), os.close(out_w), os.close(dog_w)
+        return pid, res_r, out_r, dog_r
+
+    def start_warm(self, device: str, memory: int) -> None:
+        """Fork a child that starts ``device`` ahead of its run (warm.py)."""
+        self.warm = warm.fork(device, memory, tainted=bool(self.files))
 
     def _grader_gone(self) -> bool:
         hangup = getattr(self, "_hangup", None)
@@ -348,11 +406,12 @@ class Zygote:
                 # the child is gone; what is left open belongs to its leftovers
                 break
             if status is None and max_procs and stopped is None:
+                spare = 1 if self._warm_pid() > 0 else 0
                 if self.pid_namespace:
-                    too_many = _count_procs() > max_procs
+                    too_many = _count_procs() - spare > max_procs
                 elif now >= next_scan:
                     next_scan = now + PROC_SCAN_INTERVAL
-                    too_many = len(_descendants(os.getpid())) > max_procs
+                    too_many = len(_descendants(os.getpid())) - spare > max_procs
                 else:
                     too_many = False
                 if too_many:
@@ -396,6 +455,12 @@ class Zygote:
                 if op == "submission":
                     if size > MAX_SUBMISSION:
                         raise framing.FrameError("submission too large")
+                    if self.warm is not None and self.warm.tainted:
+                        self.drop_warm()     # it holds the last submission
+                    self.forget_submission()
+                    if req.get("warm") and self.warm is None:
+                        # forked with no submission in memory: it may serve any
+                        self.start_warm(str(req["warm"]), int(req.get("memory", 0)))
                     self.load_submission(req, fd_in, size)
                     self.submissions += 1
                     if self.submissions > 1:
@@ -418,6 +483,7 @@ class Zygote:
                 else:
                     framing.write_frame(fd_out, {"op": "error", "message": f"unknown op {op!r}"})
         finally:
+            self.drop_warm()
             self.forget_submission()
 
 
@@ -540,8 +606,9 @@ def _count_procs() -> int:
     return sum(1 for p in os.listdir("/proc") if p.isdigit())
 
 
-def _reap_all() -> bool:
-    reaped = False
+def _reap_all() -> list[int]:
+    """Reap every ended child; their pids."""
+    reaped = []
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -549,7 +616,7 @@ def _reap_all() -> bool:
             return reaped
         if pid == 0:
             return reaped
-        reaped = True
+        reaped.append(pid)
 
 
 def _kill_tree(pid: int) -> None:

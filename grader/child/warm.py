@@ -1,0 +1,174 @@
+"""A child forked ahead of its run, so that a CUDA run does not wait for
+CUDA to start.
+
+A CUDA run's child must start CUDA itself (context, cuBLAS, autograd's
+device threads: 0.3-0.8 s), because the zygote may never do so (see
+``accelerator.py``).  When the grader says that a run on a device is coming
+(``"warm": "cuda"`` in a request), the zygote forks one child ahead: it starts
+the device and waits for its request on a pipe, while the current run
+executes.  The next run on that device is then handed to it instead of a
+fresh fork.  Each child still serves exactly one run, so exercises stay
+isolated from each other as before.
+
+What keeps this as safe as a fresh fork:
+
+* it is forked either between submissions (after the last one was zeroed:
+  it holds nothing of anybody's) or while a submission is loaded, and then
+  it is *tainted*: it serves that submission only and is killed when the
+  next one arrives (memory hygiene, see ``zygote.py``);
+* it is forked when no captured output of a run is in memory (the zygote
+  scrubs that before it answers);
+* learner code of the run beside it (same uid) cannot read or write its
+  memory or file descriptors (not dumpable, ptrace refused) nor its request
+  pipe (every fd is closed in a child before learner code runs); it can only
+  signal it: a waiting child that was stopped, killed or ended is not used
+  (the run gets a fresh fork, with the same result);
+* the zygote reaps it only through ``Warm.reaped``, so its pid, spared by the
+  clean-up after other runs, cannot be taken by another process meanwhile.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import select
+import signal
+import time
+from dataclasses import dataclass, field
+
+from . import framing, runner
+
+PR_SET_PDEATHSIG = 1
+HANDOVER_TIMEOUT = 10.0   # seconds to write a request into a waiting child's pipe
+# tasks (threads) a waiting child may hold, not counted against the learner's
+# process limit in the run beside it (CUDA and autograd start some)
+RESERVED_TASKS = 64
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_exit = os._exit
+_fork = os.fork
+
+
+@dataclass
+class Warm:
+    pid: int
+    device: str
+    memory: int
+    tainted: bool                 # forked while a submission was loaded
+    control: int                  # write end of its request pipe
+    fds: tuple[int, int, int]     # read ends: result, output, watchdog
+    pidfd: int | None = None
+    ended: bool = field(default=False)
+
+    def fits(self, request: dict) -> bool:
+        from .accelerator import REAL_GPU_PROBES
+
+        if self.ended or request.get("device") != self.device:
+            return False
+        if int(request["limits"]["memory"]) != self.memory:
+            return False
+        # a CPU child hides the GPUs: not for the probes that count them
+        return self.device.startswith("cuda") or request.get("probe") not in REAL_GPU_PROBES
+
+    def waiting(self) -> bool:
+        """Still there and not stopped (a learner process may have signalled it)."""
+        if self.ended:
+            return False
+        if self.pidfd is not None:
+            ready, _, _ = select.select([self.pidfd], [], [], 0)
+            if ready:
+                return False
+        try:
+            with open(f"/proc/{self.pid}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            return False
+        state = stat[stat.rfind(b")") + 2:][:1]
+        return state not in (b"T", b"t", b"Z", b"X", b"")
+
+    def hand_over(self, request: dict, inputs: bytes, workdir: str) -> bool:
+        """Send the run's request; False (and the child is no use) if it
+        cannot be delivered in time."""
+        data = memoryview(framing.encode({"request": request, "workdir": workdir}, inputs))
+        deadline = time.monotonic() + HANDOVER_TIMEOUT
+        try:
+            while data:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                _, ready, _ = select.select([], [self.control], [], left)
+                if not ready:
+                    continue
+                try:
+                    n = os.write(self.control, data)
+                except BlockingIOError:
+                    continue
+                data = data[n:]
+            return True
+        except OSError:
+            return False
+        finally:
+            data.release()
+            os.close(self.control)
+            self.control = -1
+
+    def reaped(self, pid: int) -> bool:
+        """The zygote reaped ``pid``: True if it was this child."""
+        if pid == self.pid:
+            self.ended = True
+        return self.ended
+
+    def discard(self) -> None:
+        """Kill it, reap it and close its pipes."""
+        if not self.ended:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+            self.ended = True
+        self.close_fds()
+
+    def close_fds(self) -> None:
+        for fd in (self.control, *self.fds, self.pidfd):
+            if fd is not None and fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.control, self.fds, self.pidfd = -1, (-1, -1, -1), None
+
+
+def fork(device: str, memory: int, tainted: bool) -> Warm | None:
+    """Fork a child that starts ``device`` and waits; None if it cannot be."""
+    try:
+        pipes = [os.pipe() for _ in range(4)]   # control, result, output, watchdog
+    except OSError:
+        return None
+    (ctl_r, ctl_w), (res_r, res_w), (out_r, out_w), (dog_r, dog_w) = pipes
+    try:
+        pid = _fork()
+    except OSError:
+        for fd in (fd for pair in pipes for fd in pair):
+            os.close(fd)
+        return None
+    if pid == 0:  # the child
+        try:
+            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with the zygote
+            for fd in (ctl_w, res_r, out_r, dog_r):
+                os.close(fd)
+            runner.warm_child_main(device, memory, ctl_r, res_w, out_w, dog_w)
+        finally:
+            _exit(70)
+    for fd in (ctl_r, res_w, out_w, dog_w):
+        os.close(fd)
+    os.set_blocking(ctl_w, False)
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        pidfd = None
+    return Warm(pid=pid, device=device, memory=memory, tainted=tainted, control=ctl_w,
+                fds=(res_r, out_r, dog_r), pidfd=pidfd)
