@@ -31,7 +31,7 @@ def write_frame(fd: int, header: dict, payload: bytes = b"") -> None:
         data = data[n:]
 
 
-def _read_exact(fd: int, n: int) -> bytes:
+def read_exact(fd: int, n: int) -> bytes:
     chunks = []
     while n:
         chunk = os.read(fd, min(n, 1 << 20))
@@ -40,6 +40,9 @@ def _read_exact(fd: int, n: int) -> bytes:
         chunks.append(chunk)
         n -= len(chunk)
     return b"".join(chunks)
+
+
+_read_exact = read_exact
 
 
 def _header(raw: bytes) -> dict:
@@ -82,3 +85,45 @@ def iter_frames(data: bytes | memoryview, max_header: int = MAX_HEADER):
 def split_frames(data: bytes, max_header: int = MAX_HEADER) -> list[tuple[dict, bytes]]:
     """Parse a complete byte string of frames; raise FrameError on damage."""
     return list(iter_frames(data, max_header))
+
+
+# -- without copies of the bytes (the zygote: see memory.py) ------------------------------
+_IOV_BATCH = 256
+
+
+def read_header(fd: int) -> tuple[dict, int]:
+    """A frame's header, and the length of the payload still to be read."""
+    head = _read_exact(fd, _HEAD.size)
+    hlen, plen = _HEAD.unpack(head)
+    if hlen > MAX_HEADER:
+        raise FrameError("frame header too large")
+    return _header(_read_exact(fd, hlen)), plen
+
+
+def read_into(fd: int, buf: bytearray) -> None:
+    """Fill ``buf`` from ``fd`` (a payload, into a buffer the caller owns)."""
+    view = memoryview(buf)
+    pos = 0
+    while pos < len(buf):
+        n = os.readv(fd, [view[pos:]])
+        if not n:
+            raise EOFError("stream closed")
+        pos += n
+    view.release()
+
+
+def write_frame_parts(fd: int, header: dict, parts: list[memoryview]) -> None:
+    """A frame whose payload is ``parts``, one after the other, not joined."""
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    total = sum(len(p) for p in parts)
+    queue = [memoryview(_HEAD.pack(len(raw), total)), memoryview(raw)]
+    queue += [p for p in parts if len(p)]
+    while queue:
+        n = os.writev(fd, queue[:_IOV_BATCH])
+        while n and queue:
+            if n >= len(queue[0]):
+                n -= len(queue[0])
+                queue.pop(0)
+            else:
+                queue[0] = queue[0][n:]
+                n = 0

@@ -40,6 +40,7 @@ from torch import nn
 
 from . import accelerator, framing, probes, recorder
 from .recorder import Recorder
+from .supervision import cpu_seconds
 
 RESULT_FD = 3
 OUTPUT_FD = 1
@@ -242,8 +243,7 @@ def _set_limits(limits: dict, pid_namespace: bool) -> None:
             pass
 
     cap(resource.RLIMIT_CORE, 0)
-    cpu = int(float(limits["time"])) + 1
-    cap(resource.RLIMIT_CPU, cpu, cpu + 1)  # SIGXCPU first, SIGKILL a second later
+    cap(resource.RLIMIT_CPU, *cpu_seconds(limits["time"]))
     cap(resource.RLIMIT_FSIZE, int(limits["file_size"]))
     cap(resource.RLIMIT_NOFILE, int(limits["open_files"]))
     # RLIMIT_NPROC counts every task of the user.  In the sandbox's own user

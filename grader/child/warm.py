@@ -36,7 +36,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 
-from . import framing, runner
+from . import framing, processes, runner
 
 PR_SET_PDEATHSIG = 1
 HANDOVER_TIMEOUT = 10.0   # seconds to write a request into a waiting child's pipe
@@ -78,13 +78,7 @@ class Warm:
             ready, _, _ = select.select([self.pidfd], [], [], 0)
             if ready:
                 return False
-        try:
-            with open(f"/proc/{self.pid}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            return False
-        state = stat[stat.rfind(b")") + 2:][:1]
-        return state not in (b"T", b"t", b"Z", b"X", b"")
+        return processes.status(self.pid) not in processes.GONE | processes.STOPPED
 
     def hand_over(self, request: dict, inputs: bytes, workdir: str) -> bool:
         """Send the run's request; False (and the child is no use) if it

@@ -1,0 +1,89 @@
+"""The processes of a run, as the zygote sees them.
+
+psutil reads ``/proc``.  Inside the sandbox's own PID namespace every process
+but the zygote belongs to the submission; without one (``--no-isolation``),
+the submission's processes are the zygote's descendants (it is a child
+subreaper, so orphans come back to it).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import psutil
+
+GONE = frozenset({psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD})
+STOPPED = frozenset({psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP})
+
+
+def _status(proc: psutil.Process) -> str:
+    try:
+        return proc.status()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return psutil.STATUS_DEAD
+
+
+def status(pid: int) -> str:
+    """The state of ``pid`` (``STATUS_DEAD`` once it is gone)."""
+    try:
+        return _status(psutil.Process(pid))
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return psutil.STATUS_DEAD
+
+
+def visible(spared: set[int]) -> list[int]:
+    """Every running process this one can see, but ``spared``."""
+    return [p.pid for p in psutil.process_iter()
+            if p.pid not in spared and _status(p) not in GONE]
+
+
+def descendants(root: int) -> list[int]:
+    """Every descendant of ``root`` (zombies included)."""
+    try:
+        return [p.pid for p in psutil.Process(root).children(recursive=True)]
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
+
+
+def running_descendants(root: int, spared: set[int]) -> list[int]:
+    try:
+        kids = psutil.Process(root).children(recursive=True)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
+    return [p.pid for p in kids if p.pid not in spared and _status(p) not in GONE]
+
+
+def count() -> int:
+    """How many processes this one can see (itself included)."""
+    return len(psutil.pids())
+
+
+def reap_all() -> list[int]:
+    """Reap every ended child; their pids."""
+    reaped = []
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return reaped
+        if pid == 0:
+            return reaped
+        reaped.append(pid)
+
+
+def kill(pids) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a run's child and its process group."""
+    for fn in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            fn()
+        except OSError:
+            pass
