@@ -506,8 +506,8 @@ class Zygote:
 
     def _read(self, deadline: float) -> tuple[dict, bytes]:
         fd = self.proc.stdout.fileno()
-        head = self._read_exact(fd, framing._HEAD.size, deadline)
-        hlen, plen = framing._HEAD.unpack(head)
+        head = self._read_exact(fd, framing.HEAD.size, deadline)
+        hlen, plen = framing.HEAD.unpack(head)
         cap = self.limits.result + self.limits.output + 16 * 1024 * 1024
         if hlen > framing.MAX_HEADER or plen > cap:
             raise framing.FrameError("oversized reply from the sandbox")

@@ -10,7 +10,7 @@ import json
 import os
 import struct
 
-_HEAD = struct.Struct(">IQ")  # header length, payload length
+HEAD = struct.Struct(">IQ")  # header length, payload length
 
 MAX_HEADER = 4 * 1024 * 1024
 
@@ -21,7 +21,7 @@ class FrameError(Exception):
 
 def encode(header: dict, payload: bytes = b"") -> bytes:
     raw = json.dumps(header, separators=(",", ":")).encode()
-    return _HEAD.pack(len(raw), len(payload)) + raw + payload
+    return HEAD.pack(len(raw), len(payload)) + raw + payload
 
 
 def write_frame(fd: int, header: dict, payload: bytes = b"") -> None:
@@ -31,7 +31,8 @@ def write_frame(fd: int, header: dict, payload: bytes = b"") -> None:
         data = data[n:]
 
 
-def _read_exact(fd: int, n: int) -> bytes:
+def read_exact(fd: int, n: int) -> bytes:
+    """Exactly ``n`` bytes from ``fd``; EOFError if the stream ends first."""
     chunks = []
     while n:
         chunk = os.read(fd, min(n, 1 << 20))
@@ -42,7 +43,8 @@ def _read_exact(fd: int, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def _header(raw: bytes) -> dict:
+def parse_header(raw: bytes) -> dict:
+    """A frame header: a JSON object, or FrameError."""
     try:
         header = json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -53,12 +55,12 @@ def _header(raw: bytes) -> dict:
 
 
 def read_frame(fd: int, max_payload: int) -> tuple[dict, bytes]:
-    head = _read_exact(fd, _HEAD.size)
-    hlen, plen = _HEAD.unpack(head)
+    head = read_exact(fd, HEAD.size)
+    hlen, plen = HEAD.unpack(head)
     if hlen > MAX_HEADER or plen > max_payload:
         raise FrameError(f"frame too large ({hlen} + {plen} bytes)")
-    header = _header(_read_exact(fd, hlen))
-    return header, _read_exact(fd, plen)
+    header = parse_header(read_exact(fd, hlen))
+    return header, read_exact(fd, plen)
 
 
 def iter_frames(data: bytes | memoryview, max_header: int = MAX_HEADER):
@@ -67,13 +69,13 @@ def iter_frames(data: bytes | memoryview, max_header: int = MAX_HEADER):
     (no copies, for a memoryview)."""
     pos = 0
     while pos < len(data):
-        if len(data) - pos < _HEAD.size:
+        if len(data) - pos < HEAD.size:
             raise FrameError("truncated frame head")
-        hlen, plen = _HEAD.unpack_from(data, pos)
-        pos += _HEAD.size
+        hlen, plen = HEAD.unpack_from(data, pos)
+        pos += HEAD.size
         if hlen > max_header or pos + hlen + plen > len(data):
             raise FrameError("truncated or oversized frame")
-        header = _header(bytes(data[pos:pos + hlen]))
+        header = parse_header(bytes(data[pos:pos + hlen]))
         pos += hlen
         yield header, data[pos:pos + plen]
         pos += plen
@@ -82,3 +84,8 @@ def iter_frames(data: bytes | memoryview, max_header: int = MAX_HEADER):
 def split_frames(data: bytes, max_header: int = MAX_HEADER) -> list[tuple[dict, bytes]]:
     """Parse a complete byte string of frames; raise FrameError on damage."""
     return list(iter_frames(data, max_header))
+
+
+# used by zygote.py until the lead updates it
+_HEAD = HEAD
+_read_exact = read_exact
