@@ -30,7 +30,8 @@ import torch
 
 from . import __version__
 from .atomic import read_json, write_atomic, write_json
-from .grading import Options, grade_or_error, read_submission, submission_hash
+from .grading import Options, grade_or_error, submission_hash
+from .submission import read_submission
 from .i18n import set_language
 from .parent_death import die_with_parent
 from .results import error_results

@@ -22,13 +22,8 @@ from .observations import Observation, parse_run
 from .results import build_results, error_results
 from .sandbox import Isolation, Zygote
 from .steps import translate
-from .submission import (MAX_FILES, Submission, describe_not_read, read_folder,  # noqa: F401
-                         read_submission, read_submission_notes)
+from .submission import Submission, describe_not_read, read_folder
 
-
-
-class SubmissionError(Exception):
-    """The submission folder cannot be graded at all (one-line reason)."""
 
 
 class CudaUnusable(RuntimeError):
@@ -260,5 +255,4 @@ def _metadata(files: dict[str, bytes]) -> dict:
             "submission_hash": submission_hash(files)}
 
 
-__all__ = ["FILES", "Options", "Submission", "SubmissionError", "collect", "grade",
-           "grade_or_error", "read_folder", "read_submission"]
+__all__ = ["CudaUnusable", "Options", "collect", "grade", "grade_or_error", "submission_hash"]

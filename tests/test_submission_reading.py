@@ -7,7 +7,7 @@ import shutil
 from conftest import SOLUTIONS, failing
 
 from grader.exercises import FILES
-from grader.grading import MAX_FILES, read_submission, read_submission_notes
+from grader.submission import MAX_FILES, read_submission, read_submission_notes
 
 
 def _submission(tmp_path):

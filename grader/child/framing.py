@@ -54,15 +54,6 @@ def parse_header(raw: bytes) -> dict:
     return header
 
 
-def read_frame(fd: int, max_payload: int) -> tuple[dict, bytes]:
-    head = read_exact(fd, HEAD.size)
-    hlen, plen = HEAD.unpack(head)
-    if hlen > MAX_HEADER or plen > max_payload:
-        raise FrameError(f"frame too large ({hlen} + {plen} bytes)")
-    header = parse_header(read_exact(fd, hlen))
-    return header, read_exact(fd, plen)
-
-
 def iter_frames(data: bytes | memoryview, max_header: int = MAX_HEADER):
     """Parse a complete byte string of frames one at a time; raise FrameError
     on damage (after the frames before it).  Payloads are slices of ``data``

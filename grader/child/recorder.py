@@ -113,9 +113,6 @@ class Recorder:
                 return
             self.tensors[name] = t.to("cpu").clone().contiguous()
 
-    def failed(self, name: str) -> bool:
-        return name in self.errors
-
     # -- result ---------------------------------------------------------
     def finish(self) -> None:
         header = {"t": "result", "values": self.values, "errors": self.errors}
