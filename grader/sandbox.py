@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 
 from . import gpu_sandbox, seccomp
 from .child import framing
@@ -313,27 +314,10 @@ def kill_adopted() -> int:
 
 
 def _children(pid: int) -> list[int]:
-    kids: list[int] = []
     try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return kids
-    for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children") as fh:
-                kids += [int(k) for k in fh.read().split()]
-        except OSError:
-            continue
-    if not kids and tids and not os.path.exists(f"/proc/{pid}/task/{tids[0]}/children"):
-        for entry in os.listdir("/proc"):  # no CONFIG_PROC_CHILDREN: scan
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as fh:
-                    stat = fh.read()
-            except OSError:
-                continue
-            if int(stat[stat.rfind(b")") + 2:].split()[1]) == pid:
-                kids.append(int(entry))
-    return kids
+        return [child.pid for child in psutil.Process(pid).children()]
+    except psutil.Error:
+        return []
 
 
 class Zygote:
@@ -345,7 +329,6 @@ class Zygote:
         self.proc: subprocess.Popen | None = None
         self.scratch: str | None = None
         self._child_copy: str | None = None
-        self.info: dict = {}
         self.stderr = None
         self._files: dict[str, bytes] = {}
 
@@ -387,7 +370,6 @@ class Zygote:
         header, _ = self._read(time.monotonic() + START_TIMEOUT)
         if header.get("op") != "ready":
             raise SandboxError(f"unexpected greeting from the sandbox: {header}")
-        self.info = header
 
     def close(self) -> None:
         if self.proc is not None:
@@ -555,27 +537,27 @@ def _split_reply(header: dict, payload: bytes) -> tuple[dict, bytes]:
 def kill_strays(markers: list[str]) -> int:
     """SIGKILL every process whose command line or environment mentions one of
     ``markers``; returns how many.  Used without a PID namespace only."""
-    needles = [m.encode() for m in markers if m]
+    needles = [m for m in markers if m]
     if not needles:
         return 0
     me, killed = os.getpid(), 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == me:
+    for proc in psutil.process_iter():
+        if proc.pid == me:
             continue
         hit = False
-        for name in ("cmdline", "environ"):
+        for read in (lambda: "\0".join(proc.cmdline()),
+                     lambda: "\0".join(f"{k}={v}" for k, v in proc.environ().items())):
             try:
-                with open(f"/proc/{entry}/{name}", "rb") as fh:
-                    data = fh.read(1 << 20)
-            except OSError:
+                text = read()
+            except psutil.Error:
                 continue
-            if any(n in data for n in needles):
+            if any(n in text for n in needles):
                 hit = True
                 break
         if hit:
             try:
-                os.kill(int(entry), signal.SIGKILL)
+                proc.kill()
                 killed += 1
-            except OSError:
+            except psutil.Error:
                 pass
     return killed

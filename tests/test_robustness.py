@@ -18,8 +18,8 @@ import subprocess
 import sys
 import textwrap
 import tracemalloc
-from pathlib import Path
 
+import psutil
 import pytest
 import torch
 from conftest import DATA, ROOT, SOLUTIONS, failing, overlay
@@ -30,7 +30,8 @@ from grader import grading, untrusted
 from grader.atomic import read_json, write_json
 from grader.checking import run_checks
 from grader.feedback import MAX_MESSAGE
-from grader.grading import Options, grade_or_error, read_folder, submission_hash
+from grader.grading import Options, grade_or_error, submission_hash
+from grader.submission import read_folder
 from grader.i18n import set_language
 from grader.limits import Limits
 from grader.observations import (MAX_FRAMES, MAX_RESULT_NODES, MAX_STEPS, MAX_TENSOR_BYTES,
@@ -125,7 +126,7 @@ def test_too_many_or_too_large_tensors_are_refused():
 
 
 def _rss() -> int:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return psutil.Process().memory_info().rss
 
 
 def test_eighteen_runs_at_every_cap_fit_in_the_grader():

@@ -36,6 +36,7 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
+import psutil
 import pytest
 from conftest import DATA, EXERCISES, SOLUTIONS, cases, expectation, failing, overlay
 
@@ -106,20 +107,18 @@ def _limits(exp: dict) -> Limits:
 
 
 # -- processes ----------------------------------------------------------------------------
+_GONE = (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)   # ended, not yet reaped
+
+
 def _proc_table() -> dict[int, tuple[int, str, str]]:
-    """pid -> (parent, state, command line) of every process."""
+    """pid -> (parent, psutil status, command line) of every process."""
     table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for proc in psutil.process_iter(["ppid", "status", "cmdline"]):
+        info = proc.info
+        if info["ppid"] is None or info["status"] is None:
             continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_bytes()
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        table[int(entry)] = (int(fields[1]), fields[0].decode(),
-                             cmd.replace(b"\0", b" ").decode(errors="replace")[:300])
+        table[proc.pid] = (info["ppid"], info["status"],
+                           " ".join(info["cmdline"] or [])[:300])
     return table
 
 
@@ -134,12 +133,17 @@ def _descendants(root: int, table) -> set[int]:
 
 
 def _mentions(pid: int, markers: list[str]) -> bool:
-    for name in ("cmdline", "environ"):
+    try:
+        proc = psutil.Process(pid)
+    except psutil.Error:
+        return False
+    for read in (lambda: " ".join(proc.cmdline()),
+                 lambda: " ".join(f"{k}={v}" for k, v in proc.environ().items())):
         try:
-            data = Path(f"/proc/{pid}/{name}").read_bytes()
-        except OSError:
+            data = read()
+        except psutil.Error:
             continue
-        if any(m.encode() in data for m in markers):
+        if any(m in data for m in markers):
             return True
     return False
 
@@ -158,7 +162,7 @@ def leftover_processes(g: SandboxGrader, old_markers: list[str]) -> list[str]:
         suspects |= {p for p in table if p not in zygotes and p != os.getpid()
                      and _mentions(p, markers)}
     return [f"{p} {table[p][1]} {table[p][2]}" for p in sorted(suspects)
-            if p in table and table[p][1] not in "ZX"]
+            if p in table and table[p][1] not in _GONE]
 
 
 def wait_for_no_leftovers(g: SandboxGrader, old_markers: list[str]) -> list[str]:
@@ -251,9 +255,8 @@ def test_hostile_submission_is_contained(sandbox, case, mode, tmp_path):
 
 
 def _host_ids(pid: int) -> tuple[list[int], list[int]]:
-    fields = dict(line.split(":", 1) for line in
-                  Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return [int(x) for x in fields["Uid"].split()], [int(x) for x in fields["Gid"].split()]
+    proc = psutil.Process(pid)
+    return list(proc.uids()), list(proc.gids())
 
 
 def test_sandbox_processes_are_not_host_root(sandbox, tmp_path):
@@ -551,13 +554,13 @@ def test_no_isolation_cli_says_so_and_still_contains_processes(tmp_path):
     assert elapsed < 300
     assert {**guarded_trees(), "tmp": tree(tmp_path, skip=(out,))} == before
     sleepers = [p for p, (_pp, state, _cmd) in _proc_table().items()
-                if state not in "ZX" and _comm(p) == "hostile-sleeper" and not _scratch_alive(p)]
+                if state not in _GONE and _comm(p) == "hostile-sleeper" and not _scratch_alive(p)]
     assert sleepers == [], "sleepers of a finished grading are still alive"
 
 
 def _escaped_sleepers() -> list[int]:
     return [p for p, (_pp, state, cmd) in _proc_table().items()
-            if state not in "ZX" and cmd.strip() == "sleep 987654.321"]
+            if state not in _GONE and cmd.strip() == "sleep 987654.321"]
 
 
 def test_no_isolation_an_escaped_process_does_not_outlive_the_grading(sandbox, tmp_path):
@@ -579,18 +582,17 @@ def test_no_isolation_an_escaped_process_does_not_outlive_the_grading(sandbox, t
 
 def _comm(pid: int) -> str:
     try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
+        return psutil.Process(pid).name()
+    except psutil.Error:
         return ""
 
 
 def _scratch_alive(pid: int) -> bool:
     """Whether the grader that started this process still runs (its scratch exists)."""
     try:
-        env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
+        home = psutil.Process(pid).environ().get("HOME", "")
+    except psutil.Error:
         return True
-    home = next((e[5:].decode() for e in env if e.startswith(b"HOME=")), "")
     return bool(home) and os.path.isdir(home)
 
 

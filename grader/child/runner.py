@@ -30,6 +30,7 @@ import traceback
 import types
 import warnings
 
+import psutil
 import torch
 import torch.nn.functional
 import torch.nn.init
@@ -201,33 +202,21 @@ def _write_output(data: bytes) -> None:
 _repin = accelerator.repin_and_report  # bound before learner code runs
 
 
+_Process, _process_iter = psutil.Process, psutil.process_iter  # bound before learner code runs
+
+
 def _vm_size() -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    """This process's address space in bytes (VmSize)."""
+    return _Process().memory_info().vms
 
 
 def _tasks_of_my_user() -> int:
     """Threads of every process of this user: what RLIMIT_NPROC counts."""
-    uid, count = str(os.getuid()), 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as fh:
-                mine = False
-                for line in fh:
-                    if line.startswith("Uid:"):
-                        mine = line.split()[1] == uid
-                        if not mine:
-                            break
-                    elif line.startswith("Threads:") and mine:
-                        count += int(line.split()[1])
-                        break
-        except (OSError, ValueError, IndexError):
-            continue
+    uid, count = os.getuid(), 0
+    for proc in _process_iter(["uids", "num_threads"]):
+        uids, threads = proc.info["uids"], proc.info["num_threads"]
+        if uids is not None and threads is not None and uids.real == uid:
+            count += threads
     return count
 
 
