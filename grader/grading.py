@@ -13,8 +13,8 @@ import torch
 
 from . import __version__
 from .checking import run_checks
-from .exercises import EXERCISES, FILES, Exercise, encode_inputs
 from .checks.common import inputs as exercise_inputs
+from .exercises import EXERCISES, FILES, Exercise, encode_inputs
 from .feedback import Context
 from .i18n import _
 from .limits import Limits
@@ -23,7 +23,6 @@ from .results import build_results, error_results
 from .sandbox import Isolation, Zygote
 from .steps import translate
 from .submission import Submission, describe_not_read, read_folder
-
 
 
 class CudaUnusable(RuntimeError):

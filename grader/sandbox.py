@@ -236,7 +236,7 @@ def _child_env(home: str) -> dict[str, str]:
     return env
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _supports_disable_userns(bwrap: str) -> bool:
     probe = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--uid", "1000",
              "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
@@ -247,7 +247,7 @@ def _supports_disable_userns(bwrap: str) -> bool:
         return False
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def detect_isolation(disabled: bool = False) -> Isolation:
     if disabled:
         return Isolation(False, "rlimits", N_("disabled with --no-isolation"))
@@ -408,7 +408,7 @@ class Zygote:
         self.close()
         self.start()
 
-    def __enter__(self) -> "Zygote":
+    def __enter__(self) -> Zygote:
         self.start()
         return self
 
@@ -542,22 +542,24 @@ def kill_strays(markers: list[str]) -> int:
         return 0
     me, killed = os.getpid(), 0
     for proc in psutil.process_iter():
-        if proc.pid == me:
-            continue
-        hit = False
-        for read in (lambda: "\0".join(proc.cmdline()),
-                     lambda: "\0".join(f"{k}={v}" for k, v in proc.environ().items())):
-            try:
-                text = read()
-            except psutil.Error:
-                continue
-            if any(n in text for n in needles):
-                hit = True
-                break
-        if hit:
+        if proc.pid != me and _mentions(proc, needles):
             try:
                 proc.kill()
                 killed += 1
             except psutil.Error:
                 pass
     return killed
+
+
+def _mentions(proc: psutil.Process, needles: list[str]) -> bool:
+    """Whether ``proc``'s command line or environment holds one of ``needles``."""
+    try:
+        if any(n in "\0".join(proc.cmdline()) for n in needles):
+            return True
+    except psutil.Error:
+        pass
+    try:
+        env = "\0".join(f"{k}={v}" for k, v in proc.environ().items())
+    except psutil.Error:
+        return False
+    return any(n in env for n in needles)

@@ -18,9 +18,9 @@ import torch
 from grader.child import accelerator
 from grader.exercises import BY_ID
 from grader.grading import CudaUnusable, Options, _run, grade
-from grader.submission import read_submission
 from grader.limits import Limits
 from grader.problems import describe_problem
+from grader.submission import read_submission
 
 SPY = Path(__file__).resolve().parent / "simulated_gpu.py"
 SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"

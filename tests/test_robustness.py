@@ -22,26 +22,34 @@ import tracemalloc
 import psutil
 import pytest
 import torch
-from conftest import DATA, ROOT, SOLUTIONS, failing, overlay
 from safetensors.torch import save as st_save
-from test_sandbox import assert_outcome
 
 from grader import grading, untrusted
 from grader.atomic import read_json, write_json
-from grader.checking import run_checks
-from grader.feedback import MAX_MESSAGE
-from grader.grading import Options, grade_or_error, submission_hash
-from grader.submission import read_folder
-from grader.i18n import set_language
-from grader.limits import Limits
-from grader.observations import (MAX_FRAMES, MAX_RESULT_NODES, MAX_STEPS, MAX_TENSOR_BYTES,
-                                 MAX_TENSORS, Observation, parse_run, watchdog_location)
-from grader.report import render_index, render_report
-from grader.checking import CheckOutcome, DeviceOutcome
+from grader.checking import CheckOutcome, DeviceOutcome, run_checks
 from grader.checks import checks_of
 from grader.exercises import EXERCISES
+from grader.feedback import MAX_MESSAGE
+from grader.grading import Options, grade_or_error, submission_hash
+from grader.i18n import set_language
+from grader.limits import Limits
+from grader.observations import (
+    MAX_FRAMES,
+    MAX_RESULT_NODES,
+    MAX_STEPS,
+    MAX_TENSOR_BYTES,
+    MAX_TENSORS,
+    Observation,
+    parse_run,
+    watchdog_location,
+)
+from grader.report import render_index, render_report
 from grader.results import build_results, error_results
 from grader.sandbox import Isolation
+from grader.submission import read_folder
+
+from conftest import DATA, ROOT, SOLUTIONS, failing, overlay
+from test_sandbox import assert_outcome
 
 GiB = 1024 ** 3
 
@@ -450,7 +458,7 @@ def test_a_class_run_survives_what_stopped_it_before(tmp_path):
         source = fh.read()
     with open(blocks, "wb") as fh:
         fh.write("from notas_año import HIDDEN\n".encode() + source)
-    for run in range(2):
+    for _run in range(2):
         proc = subprocess.run([sys.executable, "-c", "from grader.cli import run; run()",
                                str(klass), "--out", "reports", "--jobs", "2"], cwd=tmp_path,
                               capture_output=True, timeout=600, check=False)

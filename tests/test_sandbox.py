@@ -38,7 +38,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import DATA, EXERCISES, SOLUTIONS, cases, expectation, failing, overlay
 
 from grader.grading import Options, grade
 from grader.i18n import set_language
@@ -47,6 +46,8 @@ from grader.observations import qualified_name, watchdog_location
 from grader.problems import describe_error, describe_problem
 from grader.report import render_report
 from grader.sandbox import SandboxFailure, Zygote, detect_isolation
+
+from conftest import DATA, EXERCISES, SOLUTIONS, cases, expectation, failing, overlay
 
 pytestmark = pytest.mark.slow
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import shutil
 
-from conftest import SOLUTIONS, failing
-
 from grader.exercises import FILES
 from grader.submission import MAX_FILES, read_submission, read_submission_notes
+
+from conftest import SOLUTIONS, failing
 
 
 def _submission(tmp_path):

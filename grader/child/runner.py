@@ -170,9 +170,19 @@ def warm_up() -> None:
     backward pass (it starts autograd's per-device threads where a GPU is
     visible) and no optimizer step with its accelerator health check (it asks
     for the current CUDA stream)."""
-    import copy, random, json, pickle, zipfile, tempfile, pathlib, math  # noqa: F401,E401
+    # modules learner code commonly imports, loaded once here instead of per run
+    import copy  # noqa: F401
+    import json  # noqa: F401
+    import math  # noqa: F401
+    import pathlib  # noqa: F401
+    import pickle  # noqa: F401
+    import random  # noqa: F401
+    import tempfile  # noqa: F401
+    import zipfile  # noqa: F401
+
     import torch.nn.functional  # noqa: F401
     import torch.optim  # noqa: F401
+
     from . import device_audit, fixtures  # noqa: F401
     for name in probes.MODULES:
         importlib.import_module(f"{probes.__name__}.{name}")
@@ -283,7 +293,7 @@ def _redirect(res_w: int, out_w: int, dog_w: int) -> None:
     os.closerange(WATCHDOG_FD + 1, 65536)
     for fd in (0, 1, 2):
         os.set_inheritable(fd, True)
-    sys.stdin = open(0, "r", closefd=False)
+    sys.stdin = open(0, closefd=False)
     sys.stdout = io.TextIOWrapper(open(1, "wb", buffering=0, closefd=False), write_through=True)
     sys.stderr = sys.stdout
     sys.__stdout__ = sys.__stderr__ = sys.stdout
