@@ -49,8 +49,6 @@ from grader.sandbox import SandboxFailure, Zygote, detect_isolation
 
 from conftest import DATA, EXERCISES, SOLUTIONS, cases, expectation, failing, overlay
 
-pytestmark = pytest.mark.slow
-
 HOSTILE = cases("hostile")
 GENERIC = [(c, mode) for c in HOSTILE if "dedicated" not in expectation(c)
            for mode in expectation(c).get("modes", ["bubblewrap", "rlimits"])]
@@ -230,6 +228,7 @@ def assert_outcome(doc: dict, exp: dict) -> None:
 
 
 # -- the generic red-team test ------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("case,mode", GENERIC, ids=[f"{c.name}-{m}" for c, m in GENERIC])
 def test_hostile_submission_is_contained(sandbox, case, mode, tmp_path):
     g = sandbox(mode)
@@ -260,6 +259,7 @@ def _host_ids(pid: int) -> tuple[list[int], list[int]]:
     return list(proc.uids()), list(proc.gids())
 
 
+@pytest.mark.slow
 def test_sandbox_processes_are_not_host_root(sandbox, tmp_path):
     """Seen from the host, the zygote and the children it forks run as an
     unprivileged uid, even when the grader is root (issue 10: a user namespace
@@ -308,6 +308,7 @@ def _distinctive_lines(folder: Path, pattern: str, exclude_text: str) -> list[st
     return sorted(lines)
 
 
+@pytest.mark.slow
 def test_snoop_finds_no_solution_check_or_other_submission(sandbox, tmp_path):
     """The snoop reads what it can of solutions/, grader/checks, other
     submissions, /root and its own memory (inherited from the zygote, which
@@ -354,6 +355,7 @@ def _verdict(doc: dict) -> list:
         sorted((t["exercise"], t["check"], t["status"]) for t in doc["tests"])
 
 
+@pytest.mark.slow
 def test_one_submission_leaves_nothing_for_the_next(sandbox, tmp_path):
     """Issue 10: learner A writes everywhere it can, plants a d2l package,
     locks and deepens trees, chmods the scratch folders, creates IPC objects
@@ -380,6 +382,7 @@ def test_one_submission_leaves_nothing_for_the_next(sandbox, tmp_path):
     assert wait_for_no_leftovers(g, []) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["tamper_with_the_sandbox", "tamper_io_priority"])
 def test_a_run_that_changes_the_zygote_stops_it(sandbox, tmp_path, case):
     """A run lowers the zygote's limits, priority or I/O priority (same uid): the
@@ -395,6 +398,7 @@ def test_a_run_that_changes_the_zygote_stops_it(sandbox, tmp_path, case):
     assert _verdict(after) == _verdict(solo)
 
 
+@pytest.mark.slow
 def test_a_sandbox_that_dies_is_not_the_learners_fault(sandbox, tmp_path):
     """With bubblewrap learner code cannot kill the zygote, so a zygote that
     dies mid-run is the grader's failure: SandboxFailure, no verdict."""
@@ -486,6 +490,7 @@ def _run_cli(args: list, cwd: Path,
     return proc, elapsed
 
 
+@pytest.mark.slow
 def test_class_run_neighbours_and_forged_results(tmp_path):
     """`grade neighbour/ neighbour_overwrite/ forged_results/ --out reports`: the
     attacker cannot reach its neighbours, the forger cannot reach --out or its
@@ -537,6 +542,7 @@ def test_class_run_neighbours_and_forged_results(tmp_path):
     assert "1000" not in book
 
 
+@pytest.mark.slow
 def test_no_isolation_cli_says_so_and_still_contains_processes(tmp_path):
     """The fallback (rlimits only) says plainly that isolation is off, in the
     terminal and in the results, and still kills what the submission started."""
@@ -564,6 +570,7 @@ def _escaped_sleepers() -> list[int]:
             if state not in _GONE and cmd.strip() == "sleep 987654.321"]
 
 
+@pytest.mark.slow
 def test_no_isolation_an_escaped_process_does_not_outlive_the_grading(sandbox, tmp_path):
     """--no-isolation (issue 10): a process with nothing of the grader's about
     it (double fork, new session, empty environment, exec sleep) survives a
@@ -598,6 +605,7 @@ def _scratch_alive(pid: int) -> bool:
 
 
 # -- legitimate code that looks suspicious ----------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["helper_modules_named_like_stdlib", "slow_import"])
 def test_unusual_but_correct_submissions_grade_normally_and_in_bounded_time(grader, name,
                                                                              tmp_path):
@@ -677,6 +685,7 @@ def test_locations_name_the_learners_function():
     assert watchdog_location("") is None
 
 
+@pytest.mark.slow
 def test_grader_in_a_virtual_environment_under_tmp(tmp_path):
     """A Python installation inside one of the sandbox's scratch folders (a
     virtual environment in /tmp, as CI and many instructors use) is bound on
