@@ -33,6 +33,7 @@ def _simulated(mode: str, tmp_path: Path, *extra: str) -> subprocess.CompletedPr
                            *extra], capture_output=True, timeout=180, check=False)
 
 
+@pytest.mark.slow
 def test_zygote_start_touches_no_accelerator_with_a_simulated_gpu(tmp_path):
     """Warm-up, the check before serving and the greeting, with a GPU claimed
     present: no CUDA or accelerator entry point, no backward pass (autograd's
@@ -55,6 +56,7 @@ def test_zygote_refuses_to_serve_once_cuda_is_initialised(monkeypatch):
         accelerator.assert_untouched()
 
 
+@pytest.mark.slow
 def test_cuda_child_starts_cuda_before_its_limits(tmp_path):
     done = _simulated("child", tmp_path)
     assert done.returncode == 0, done.stdout.decode()[-2000:]
@@ -62,6 +64,7 @@ def test_cuda_child_starts_cuda_before_its_limits(tmp_path):
     assert events == [f"start_cuda memory_limit={Limits().memory} as_limit=none", "set_limits"]
 
 
+@pytest.mark.slow
 def test_cuda_child_that_cannot_start_cuda_says_so_before_any_limit(tmp_path):
     done = _simulated("child", tmp_path, "fail")
     assert done.returncode == accelerator.EXIT_NO_CUDA
@@ -138,6 +141,7 @@ def test_cuda_requested_without_cuda_is_the_graders_problem(grader, tmp_path):
               grader.isolation)
 
 
+@pytest.mark.slow
 def test_gpu_binds_take_only_what_cuda_needs_and_the_sandbox_starts_with_them(monkeypatch,
                                                                                  tmp_path):
     """As on a host with a driver: device nodes, parts of /sys (never all of
@@ -163,6 +167,7 @@ def test_gpu_binds_take_only_what_cuda_needs_and_the_sandbox_starts_with_them(mo
         assert zyg.proc.poll() is None      # start() returns once the zygote greets "ready"
 
 
+@pytest.mark.slow
 def test_gpu_check_says_no_cuda_here_in_one_json_object_with_its_own_exit_status():
     script = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_check.py"
     done = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=180,
@@ -174,6 +179,7 @@ def test_gpu_check_says_no_cuda_here_in_one_json_object_with_its_own_exit_status
     assert {"torch", "driver", "device_nodes", "libcuda", "nvml_gpus"} <= set(summary["facts"])
 
 
+@pytest.mark.slow
 def test_start_of_grading_check_says_why_cuda_is_not_usable_in_the_sandbox():
     from grader import gpu_sandbox
     from grader.sandbox import detect_isolation

@@ -75,6 +75,7 @@ def klass(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)   # grades the class three times
 def test_same_scores_with_one_or_two_jobs_and_on_regrading(klass, tmp_path):
     _grade(klass, tmp_path / "j1", "--jobs", "1")
     _grade(klass, tmp_path / "j2", "--jobs", "2")
@@ -89,6 +90,7 @@ def test_same_scores_with_one_or_two_jobs_and_on_regrading(klass, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)   # grades the class three times
 def test_rerun_skips_unchanged_and_regrades_changed_or_forced(klass, tmp_path):
     out = tmp_path / "out"
     names = [s.name for s in klass]

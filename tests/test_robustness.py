@@ -137,6 +137,7 @@ def _rss() -> int:
     return psutil.Process().memory_info().rss
 
 
+@pytest.mark.slow
 def test_eighteen_runs_at_every_cap_fit_in_the_grader():
     """A submission's 18 runs, each sending all the caps allow (steps,
     values, errors, tensors, output), held together until the checks: the
@@ -304,6 +305,7 @@ def test_a_file_name_that_is_not_utf8_is_read_as_windows_1252(tmp_path):
     assert any("notas_a\\xf1o.py" in n and "left out" in n for n in read.notes), read.notes
 
 
+@pytest.mark.slow
 def test_a_tree_too_deep_or_odd_entries_do_not_stop_reading(tmp_path):
     sub = tmp_path / "sub"
     sub.mkdir()
