@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -26,6 +25,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -47,36 +48,20 @@ def build_class(dest: Path, size: int) -> list[Path]:
     return subs
 
 
-def _pss(pid: int) -> int:
+def _pss(proc: psutil.Process) -> int:
     try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+        return proc.memory_full_info().pss
+    except psutil.Error:
+        return 0
 
 
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as fh:
-                    stat = fh.read()
-            except OSError:
-                continue
-            ppid = int(stat[stat.rfind(b")") + 2:].split()[1])
-            tree.setdefault(ppid, []).append(int(entry))
-    return tree
-
-
-def _descendants(tree, pid) -> list[int]:
-    out = [pid]
-    for child in tree.get(pid, []):
-        out += _descendants(tree, child)
-    return out
+def _tree_pss(worker: psutil.Process) -> int:
+    """PSS of ``worker`` and all its descendants."""
+    try:
+        procs = [worker, *worker.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    return sum(map(_pss, procs))
 
 
 class MemorySampler(threading.Thread):
@@ -89,11 +74,14 @@ class MemorySampler(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
+        root = psutil.Process(self.root)
         while not self.stop.is_set():
-            tree = _children()
-            for worker in tree.get(self.root, []):
-                total = sum(_pss(p) for p in _descendants(tree, worker))
-                self.peak = max(self.peak, total)
+            try:
+                workers = root.children()
+            except psutil.Error:
+                workers = []
+            for worker in workers:
+                self.peak = max(self.peak, _tree_pss(worker))
             time.sleep(0.2)
 
 

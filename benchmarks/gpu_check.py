@@ -51,10 +51,18 @@ from grader import gpu_sandbox  # noqa: E402
 from grader.checking import run_checks  # noqa: E402
 from grader.child.accelerator import nvml_device_count  # noqa: E402
 from grader.exercises import BY_ID, EXERCISES  # noqa: E402
-from grader.grading import _run, collect, read_submission  # noqa: E402
+from grader.grading import _run, collect  # noqa: E402
 from grader.limits import Limits  # noqa: E402
-from grader.sandbox import (INNER_WORK, Isolation, Zygote, _bwrap_binary,  # noqa: E402
-                            _child_env, bwrap_command, detect_isolation)
+from grader.sandbox import (  # noqa: E402
+    INNER_WORK,
+    Isolation,
+    Zygote,
+    _bwrap_binary,
+    _child_env,
+    bwrap_command,
+    detect_isolation,
+)
+from grader.submission import read_submission  # noqa: E402
 
 BUDGET_S = 290.0
 JOBS = 4

@@ -37,10 +37,11 @@ MODES = ("bubblewrap", "rlimits")
 
 def worker(mode: str, warm: int) -> dict:
     sys.path.insert(0, str(ROOT))
-    from grader.grading import Options, collect, grade, read_submission
+    from grader.grading import Options, collect, grade
     from grader.i18n import set_language
     from grader.limits import Limits
     from grader.sandbox import Zygote, detect_isolation
+    from grader.submission import read_submission
 
     set_language("en")
     isolation = detect_isolation(mode == "rlimits")

@@ -21,6 +21,9 @@ i.e. subclasses of ``nn.Module``. A block does two things:
 Fill in every ``# TODO`` and delete the ``raise NotImplementedError(...)``
 line below it. Do not rename the classes or the attributes: the grader uses
 them.
+
+Contrato / contract: ``EXERCISES.es.md`` (español), ``EXERCISES.md`` (English),
+en la raíz del proyecto / at the root of the project.
 """
 
 import torch

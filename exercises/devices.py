@@ -9,6 +9,9 @@ EN: Devices: CPU and GPU. Two helper functions to choose where to compute
 without breaking the code on a machine without a GPU. Fill in every
 ``# TODO`` and delete the ``raise NotImplementedError(...)`` line below it. Do
 not rename the functions.
+
+Contrato / contract: ``EXERCISES.es.md`` (español), ``EXERCISES.md`` (English),
+en la raíz del proyecto / at the root of the project.
 """
 
 import torch

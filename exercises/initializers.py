@@ -36,6 +36,9 @@ shared by the five functions:
 
 Fill in every ``# TODO`` and delete the ``raise NotImplementedError(...)``
 line below it. Do not rename the functions.
+
+Contrato / contract: ``EXERCISES.es.md`` (español), ``EXERCISES.md`` (English),
+en la raíz del proyecto / at the root of the project.
 """
 
 import torch  # noqa: F401  (para/for torch.no_grad)

@@ -11,6 +11,9 @@ write a layer without parameters (``CenteredLayer``) and a layer with its own
 parameters declared with ``nn.Parameter`` (``MyLinear``). Fill in every
 ``# TODO`` and delete the ``raise NotImplementedError(...)`` line below it. Do
 not rename the classes or the attributes: the grader uses them.
+
+Contrato / contract: ``EXERCISES.es.md`` (español), ``EXERCISES.md`` (English),
+en la raíz del proyecto / at the root of the project.
 """
 
 import torch

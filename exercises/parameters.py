@@ -10,6 +10,9 @@ networks out of nested ``nn.Sequential`` containers, count and describe their
 parameters, and share one layer between two positions of a network. Fill in
 every ``# TODO`` and delete the ``raise NotImplementedError(...)`` line below
 it. Do not rename the functions: the grader uses them.
+
+Contrato / contract: ``EXERCISES.es.md`` (español), ``EXERCISES.md`` (English),
+en la raíz del proyecto / at the root of the project.
 """
 
 import torch  # noqa: F401  (por si lo necesitas / in case you need it)

@@ -13,6 +13,9 @@ with ``torch.load`` without ``weights_only=True`` can run code hidden in it:
 in this file always load with ``weights_only=True``. Fill in every ``# TODO``
 and delete the ``raise NotImplementedError(...)`` line below it. Do not
 rename the functions.
+
+Contrato / contract: ``EXERCISES.es.md`` (español), ``EXERCISES.md`` (English),
+en la raíz del proyecto / at the root of the project.
 """
 
 import os

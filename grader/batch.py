@@ -21,20 +21,21 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Callable
 
 import torch
 
 from . import __version__
 from .atomic import read_json, write_atomic, write_json
-from .grading import Options, grade_or_error, read_submission, submission_hash
+from .grading import Options, grade_or_error, submission_hash
 from .i18n import set_language
 from .parent_death import die_with_parent
 from .results import error_results
 from .sandbox import Isolation, Zygote
+from .submission import read_submission
 
 GRACE = 1.0          # seconds the first Ctrl-C waits for submissions about to finish
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -65,7 +66,7 @@ def cache_key(files: dict[str, bytes], options: Options, notices: tuple[str, ...
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _checks_fingerprint() -> str:
     """Any change to the grader's own files (code, templates, catalogs)
     invalidates cached results."""
@@ -171,7 +172,7 @@ class _Signals:
         self._old: dict = {}
         self._old_fd = -1
 
-    def __enter__(self) -> "_Signals":
+    def __enter__(self) -> _Signals:
         for sig in STOP_SIGNALS:
             self._old[sig] = signal.signal(sig, self._on_signal)
         self._old_fd = signal.set_wakeup_fd(self._wsock.fileno(), warn_on_full_buffer=False)

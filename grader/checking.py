@@ -1,4 +1,11 @@
-"""Runs the hidden checks (pytest, in this process) over observations."""
+"""Runs the hidden checks (pytest, in this process) over observations.
+
+The outcomes are read from pytest's own reports, in ``ObservationPlugin``'s
+report hook: the message a learner sees depends on the exception a check
+raised (``CheckFailed``, ``NotRun``, a shape error), which only that hook has
+as an object.  (An earlier version passed them through pytest-json-report's
+in-memory report as ``user_properties``; that report was never written, and
+carried nothing the hook did not already know.)"""
 
 from __future__ import annotations
 
@@ -12,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from pytest_jsonreport.plugin import JSONReport
 
 from .checks import load_catalog
 from .feedback import MAX_MESSAGE, CheckFailed, NotRun
@@ -60,6 +66,7 @@ class ObservationPlugin:
     def __init__(self, observations: dict[str, dict[str, Observation]]) -> None:
         self.observations = observations
         self.remaining: dict[str, int] = {}
+        self.outcomes: dict[str, CheckOutcome] = {}
 
     def pytest_generate_tests(self, metafunc) -> None:
         marker = metafunc.definition.get_closest_marker("grader_check")
@@ -100,50 +107,62 @@ class ObservationPlugin:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
-        yield
-        if call.when != "call":
-            return
+        """A check's outcome on one device: passed if its call and teardown
+        passed (a check whose set-up failed never ran and has none)."""
+        report = (yield).get_result()
         marker = item.get_closest_marker("grader_check")
         obs = item.callspec.params["o"]
-        message = ""
-        blocked = False
-        if call.excinfo is not None:
-            exc = call.excinfo.value
-            if isinstance(exc, CheckFailed):
-                message = shorten(str(exc), MAX_MESSAGE)
-                blocked = isinstance(exc, NotRun)
-            elif isinstance(exc, RuntimeError) and _SHAPE_ERROR.search(str(exc)):
-                # the learner's tensors do not fit the formula they are checked with
-                message = shorten(_("the shapes of your module's tensors do not fit the "
-                                    "formula: {error}").format(error=str(exc)), 1000)
-            else:
-                message = shorten(_("internal error of the grader's check: {error}").format(
-                    error=f"{type(exc).__name__}: {exc}"), 1000)
-            if not blocked and any(k.endswith(".input_changed") and v is True
-                                   for k, v in obs.values.items()):
-                message += _(" (note: forward changed its input X in place, e.g. with X.sub_() "
-                             "or X -= ...; a module must leave its input alone and compute a "
-                             "new tensor)")
-        item.user_properties.extend([("check", marker.kwargs["id"]), ("device", obs.device),
-                                       ("message", message), ("blocked", blocked)])
+        if call.when == "call":
+            message, blocked = _explain(call.excinfo, obs)
+            self.outcomes.setdefault(marker.kwargs["id"], CheckOutcome(marker.kwargs["id"])) \
+                .devices[obs.device] = DeviceOutcome(
+                    "passed" if report.passed else "failed", message, blocked)
+        elif call.when == "teardown" and not report.passed:
+            outcome = self.outcomes.get(marker.kwargs["id"])
+            if outcome is not None and obs.device in outcome.devices:
+                outcome.devices[obs.device].status = "failed"
+
+
+def _explain(excinfo, obs: Observation) -> tuple[str, bool]:
+    """The learner-facing message of a check's exception, and whether the
+    check could not observe anything at all."""
+    if excinfo is None:
+        return "", False
+    exc = excinfo.value
+    blocked = False
+    if isinstance(exc, CheckFailed):
+        message = shorten(str(exc), MAX_MESSAGE)
+        blocked = isinstance(exc, NotRun)
+    elif isinstance(exc, RuntimeError) and _SHAPE_ERROR.search(str(exc)):
+        # the learner's tensors do not fit the formula they are checked with
+        message = shorten(_("the shapes of your module's tensors do not fit the "
+                            "formula: {error}").format(error=str(exc)), 1000)
+    else:
+        message = shorten(_("internal error of the grader's check: {error}").format(
+            error=f"{type(exc).__name__}: {exc}"), 1000)
+    if not blocked and any(k.endswith(".input_changed") and v is True
+                           for k, v in obs.values.items()):
+        message += _(" (note: forward changed its input X in place, e.g. with X.sub_() "
+                     "or X -= ...; a module must leave its input alone and compute a "
+                     "new tensor)")
+    return message, blocked
 
 
 def run_checks(observations: dict[str, dict[str, Observation]]) -> dict[str, CheckOutcome]:
     """Run every hidden check; returns outcomes by check id."""
     load_catalog()
-    json_plugin = JSONReport()
+    collector = ObservationPlugin(observations)
     args = ["-c", str(CHECKS_DIR / "checks.ini"), "--rootdir", str(CHECKS_DIR),
-            "-p", "pytest_jsonreport.plugin", "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:unraisableexception",
+            "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:unraisableexception",
             "-p", "no:threadexception", "-p", "no:faulthandler", "-p", "no:logging",
             "-p", "no:warnings", "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin",
-            "-q", "--no-header",
-            "--json-report-file=none", str(CHECKS_DIR)]
+            "-q", "--no-header", str(CHECKS_DIR)]
     sink = io.StringIO()
     autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only our plugins: fast and predictable
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            code = pytest.main(args, plugins=[ObservationPlugin(observations), json_plugin])
+            code = pytest.main(args, plugins=[collector])
     finally:
         if autoload is None:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
@@ -152,15 +171,4 @@ def run_checks(observations: dict[str, dict[str, Observation]]) -> dict[str, Che
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise RuntimeError(f"the hidden checks could not run (pytest exit {code}):\n"
                            + sink.getvalue()[-3000:])
-    outcomes: dict[str, CheckOutcome] = {}
-    for test in json_plugin.report.get("tests", []):
-        props = {}
-        for prop in test.get("user_properties", []):
-            props.update(prop)
-        cid = props.get("check")
-        if cid is None:
-            continue
-        status = "passed" if test.get("outcome") == "passed" else "failed"
-        outcomes.setdefault(cid, CheckOutcome(cid)).devices[props["device"]] = DeviceOutcome(
-            status, props.get("message", ""), bool(props.get("blocked")))
-    return outcomes
+    return collector.outcomes

@@ -13,8 +13,8 @@ import torch
 
 from . import __version__
 from .checking import run_checks
-from .exercises import EXERCISES, FILES, Exercise, encode_inputs
 from .checks.common import inputs as exercise_inputs
+from .exercises import EXERCISES, FILES, Exercise, encode_inputs
 from .feedback import Context
 from .i18n import _
 from .limits import Limits
@@ -22,13 +22,7 @@ from .observations import Observation, parse_run
 from .results import build_results, error_results
 from .sandbox import Isolation, Zygote
 from .steps import translate
-from .submission import (MAX_FILES, Submission, describe_not_read, read_folder,  # noqa: F401
-                         read_submission, read_submission_notes)
-
-
-
-class SubmissionError(Exception):
-    """The submission folder cannot be graded at all (one-line reason)."""
+from .submission import Submission, describe_not_read, read_folder
 
 
 class CudaUnusable(RuntimeError):
@@ -271,5 +265,4 @@ def _metadata(files: dict[str, bytes]) -> dict:
             "submission_hash": submission_hash(files)}
 
 
-__all__ = ["FILES", "Options", "Submission", "SubmissionError", "collect", "grade",
-           "grade_or_error", "read_folder", "read_submission"]
+__all__ = ["CudaUnusable", "Options", "collect", "grade", "grade_or_error", "submission_hash"]

@@ -56,15 +56,11 @@ class Observation:
     # the probe parameters the grader sent (set by the grader, never by the child)
     request: dict = field(default_factory=dict)
 
-    def step_failed(self, name: str) -> bool:
-        return name in self.errors
-
     def step_reached(self, name: str) -> bool:
         return any(n == name for n, _ in self.steps)
 
 
-def parse_run(exercise: str, device: str, reply: dict, raw: bytes, workdir_hint: str = "") -> \
-        Observation:
+def parse_run(exercise: str, device: str, reply: dict, raw: bytes) -> Observation:
     obs = Observation(exercise, device)
     if "sandbox_error" in reply or "sandbox_died" in reply:
         died = "sandbox_died" in reply

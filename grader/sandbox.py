@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 
 from . import gpu_sandbox, seccomp
 from .child import framing
@@ -235,7 +236,7 @@ def _child_env(home: str) -> dict[str, str]:
     return env
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _supports_disable_userns(bwrap: str) -> bool:
     probe = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--uid", "1000",
              "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
@@ -246,7 +247,7 @@ def _supports_disable_userns(bwrap: str) -> bool:
         return False
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def detect_isolation(disabled: bool = False) -> Isolation:
     if disabled:
         return Isolation(False, "rlimits", N_("disabled with --no-isolation"))
@@ -313,27 +314,10 @@ def kill_adopted() -> int:
 
 
 def _children(pid: int) -> list[int]:
-    kids: list[int] = []
     try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return kids
-    for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children") as fh:
-                kids += [int(k) for k in fh.read().split()]
-        except OSError:
-            continue
-    if not kids and tids and not os.path.exists(f"/proc/{pid}/task/{tids[0]}/children"):
-        for entry in os.listdir("/proc"):  # no CONFIG_PROC_CHILDREN: scan
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as fh:
-                    stat = fh.read()
-            except OSError:
-                continue
-            if int(stat[stat.rfind(b")") + 2:].split()[1]) == pid:
-                kids.append(int(entry))
-    return kids
+        return [child.pid for child in psutil.Process(pid).children()]
+    except psutil.Error:
+        return []
 
 
 class Zygote:
@@ -345,7 +329,6 @@ class Zygote:
         self.proc: subprocess.Popen | None = None
         self.scratch: str | None = None
         self._child_copy: str | None = None
-        self.info: dict = {}
         self.stderr = None
         self._files: dict[str, bytes] = {}
         self._warm: str | None = None
@@ -388,7 +371,6 @@ class Zygote:
         header, _ = self._read(time.monotonic() + START_TIMEOUT)
         if header.get("op") != "ready":
             raise SandboxError(f"unexpected greeting from the sandbox: {header}")
-        self.info = header
 
     def close(self) -> None:
         if self.proc is not None:
@@ -427,7 +409,7 @@ class Zygote:
         self.close()
         self.start()
 
-    def __enter__(self) -> "Zygote":
+    def __enter__(self) -> Zygote:
         self.start()
         return self
 
@@ -511,8 +493,8 @@ class Zygote:
 
     def _read(self, deadline: float) -> tuple[dict, bytes]:
         fd = self.proc.stdout.fileno()
-        head = self._read_exact(fd, framing._HEAD.size, deadline)
-        hlen, plen = framing._HEAD.unpack(head)
+        head = self._read_exact(fd, framing.HEAD.size, deadline)
+        hlen, plen = framing.HEAD.unpack(head)
         cap = self.limits.result + self.limits.output + 16 * 1024 * 1024
         if hlen > framing.MAX_HEADER or plen > cap:
             raise framing.FrameError("oversized reply from the sandbox")
@@ -560,27 +542,29 @@ def _split_reply(header: dict, payload: bytes) -> tuple[dict, bytes]:
 def kill_strays(markers: list[str]) -> int:
     """SIGKILL every process whose command line or environment mentions one of
     ``markers``; returns how many.  Used without a PID namespace only."""
-    needles = [m.encode() for m in markers if m]
+    needles = [m for m in markers if m]
     if not needles:
         return 0
     me, killed = os.getpid(), 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        hit = False
-        for name in ("cmdline", "environ"):
+    for proc in psutil.process_iter():
+        if proc.pid != me and _mentions(proc, needles):
             try:
-                with open(f"/proc/{entry}/{name}", "rb") as fh:
-                    data = fh.read(1 << 20)
-            except OSError:
-                continue
-            if any(n in data for n in needles):
-                hit = True
-                break
-        if hit:
-            try:
-                os.kill(int(entry), signal.SIGKILL)
+                proc.kill()
                 killed += 1
-            except OSError:
+            except psutil.Error:
                 pass
     return killed
+
+
+def _mentions(proc: psutil.Process, needles: list[str]) -> bool:
+    """Whether ``proc``'s command line or environment holds one of ``needles``."""
+    try:
+        if any(n in "\0".join(proc.cmdline()) for n in needles):
+            return True
+    except psutil.Error:
+        pass
+    try:
+        env = "\0".join(f"{k}={v}" for k, v in proc.environ().items())
+    except psutil.Error:
+        return False
+    return any(n in env for n in needles)

@@ -87,12 +87,6 @@ def read_submission(folder: Path) -> dict[str, bytes]:
     return read_folder(folder).files
 
 
-def read_submission_notes(folder: Path) -> tuple[dict[str, bytes], list[dict]]:
-    """The files, and what was not read and why."""
-    sub = read_folder(folder)
-    return sub.files, sub.not_read
-
-
 def describe_not_read(notes: list[dict], limit: int = 20) -> str:
     """One line naming what was not read, in the learner's language."""
     parts = [f"{n['path']} ({_(_NOT_READ[n['why']]).format(files=MAX_FILES, size=human_size(MAX_BYTES))})"

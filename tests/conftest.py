@@ -64,9 +64,5 @@ def grader():
     g.zygote.close()
 
 
-def scores(doc: dict) -> dict[str, tuple[float, float]]:
-    return {e["id"]: (e["score"], e["max_score"]) for e in doc["exercises"]}
-
-
 def failing(doc: dict) -> set[str]:
     return {e["id"] for e in doc["exercises"] if e["score"] < e["max_score"]}

@@ -17,9 +17,10 @@ import torch
 
 from grader.child import accelerator
 from grader.exercises import BY_ID
-from grader.grading import CudaUnusable, Options, _run, grade, read_submission
+from grader.grading import CudaUnusable, Options, _run, grade
 from grader.limits import Limits
 from grader.problems import describe_problem
+from grader.submission import read_submission
 
 SPY = Path(__file__).resolve().parent / "simulated_gpu.py"
 SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
@@ -32,6 +33,7 @@ def _simulated(mode: str, tmp_path: Path, *extra: str) -> subprocess.CompletedPr
                            *extra], capture_output=True, timeout=180, check=False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["zygote", "zygote-ahead"])
 def test_zygote_start_touches_no_accelerator_with_a_simulated_gpu(tmp_path, mode):
     """Warm-up, the check before serving and the greeting, with a GPU claimed
@@ -59,6 +61,7 @@ def test_zygote_refuses_to_serve_once_cuda_is_initialised(monkeypatch):
         accelerator.assert_untouched()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["child", "ahead"])
 def test_cuda_child_starts_cuda_before_its_limits(tmp_path, mode):
     done = _simulated(mode, tmp_path)
@@ -67,6 +70,7 @@ def test_cuda_child_starts_cuda_before_its_limits(tmp_path, mode):
     assert events == [f"start_cuda memory_limit={Limits().memory} as_limit=none", "set_limits"]
 
 
+@pytest.mark.slow
 def test_cuda_child_that_cannot_start_cuda_says_so_before_any_limit(tmp_path):
     done = _simulated("child", tmp_path, "fail")
     assert done.returncode == accelerator.EXIT_NO_CUDA
@@ -143,6 +147,7 @@ def test_cuda_requested_without_cuda_is_the_graders_problem(grader, tmp_path):
               grader.isolation)
 
 
+@pytest.mark.slow
 def test_gpu_binds_take_only_what_cuda_needs_and_the_sandbox_starts_with_them(monkeypatch,
                                                                                  tmp_path):
     """As on a host with a driver: device nodes, parts of /sys (never all of
@@ -165,9 +170,10 @@ def test_gpu_binds_take_only_what_cuda_needs_and_the_sandbox_starts_with_them(mo
     if not isolation.filesystem:
         pytest.skip(f"no bubblewrap here: {isolation.describe()}")
     with sandbox.Zygote(Limits(time=20.0), isolation) as zyg:
-        assert zyg.info["op"] == "ready" and zyg.info["gpus"] == 0
+        assert zyg.proc.poll() is None      # start() returns once the zygote greets "ready"
 
 
+@pytest.mark.slow
 def test_gpu_check_says_no_cuda_here_in_one_json_object_with_its_own_exit_status():
     script = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_check.py"
     done = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=180,
@@ -179,6 +185,7 @@ def test_gpu_check_says_no_cuda_here_in_one_json_object_with_its_own_exit_status
     assert {"torch", "driver", "device_nodes", "libcuda", "nvml_gpus"} <= set(summary["facts"])
 
 
+@pytest.mark.slow
 def test_start_of_grading_check_says_why_cuda_is_not_usable_in_the_sandbox():
     from grader import gpu_sandbox
     from grader.sandbox import detect_isolation
@@ -209,6 +216,7 @@ def _cli_with_a_gpu_that_does_not_work_in_the_sandbox(monkeypatch, tmp_path, dev
     return result, asked, tmp_path / "out" / "only_devices" / "results.json"
 
 
+@pytest.mark.slow
 def test_cli_device_cuda_with_cuda_unusable_in_the_sandbox_is_a_usage_error(monkeypatch,
                                                                              tmp_path):
     result, asked, written = _cli_with_a_gpu_that_does_not_work_in_the_sandbox(
@@ -218,6 +226,7 @@ def test_cli_device_cuda_with_cuda_unusable_in_the_sandbox_is_a_usage_error(monk
     assert asked and not written.exists()
 
 
+@pytest.mark.slow
 def test_cli_auto_with_cuda_unusable_in_the_sandbox_grades_on_the_cpu_and_says_so(monkeypatch,
                                                                                  tmp_path):
     result, asked, written = _cli_with_a_gpu_that_does_not_work_in_the_sandbox(

@@ -15,8 +15,9 @@ import pytest
 
 from grader import grading
 from grader.exercises import BY_ID, EXERCISES
-from grader.grading import _run, collect, read_submission
+from grader.grading import _run, collect
 from grader.observations import Observation
+from grader.submission import read_submission
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
 
@@ -59,6 +60,7 @@ def _same(a: Observation, b: Observation) -> None:
     assert all(a.tensors[k].equal(b.tensors[k]) for k in a.tensors)
 
 
+@pytest.mark.slow
 def test_a_run_served_ahead_observes_what_a_fresh_child_does(grader, replies):
     files = read_submission(SOLUTIONS)
     grader.zygote.load_submission(files)
@@ -77,6 +79,7 @@ def test_a_run_served_ahead_observes_what_a_fresh_child_does(grader, replies):
         _same(obs, fresh[ex_id])
 
 
+@pytest.mark.slow
 def test_a_child_forked_with_one_submission_never_serves_the_next(grader, replies, tmp_path):
     """Learner B's first run, served ahead, searches its whole memory for what
     learner A's file held: a child forked while A was loaded would have it."""
@@ -133,6 +136,7 @@ for _pid in _os.listdir('/proc'):
 """
 
 
+@pytest.mark.slow
 def test_learner_code_that_kills_the_waiting_child_costs_nothing(grader, replies, tmp_path):
     sub = _copy(tmp_path, "killer", {"layers.py": _KILL_THE_ONE_WAITING})
     files = read_submission(sub)

@@ -25,6 +25,7 @@ def one_line_error(proc: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_a_file_instead_of_a_folder_is_a_usage_error(tmp_path):
     f = tmp_path / "blocks.py"
     f.write_text("x = 1\n")
@@ -34,12 +35,14 @@ def test_a_file_instead_of_a_folder_is_a_usage_error(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_a_missing_folder_is_a_usage_error(tmp_path):
     proc = grade(str(tmp_path / "nope"), "--out", str(tmp_path / "out"))
     assert proc.returncode == 2
     assert "no such folder" in one_line_error(proc)
 
 
+@pytest.mark.slow
 def test_cuda_on_a_machine_without_cuda_is_a_usage_error(tmp_path):
     import torch
 
@@ -50,12 +53,14 @@ def test_cuda_on_a_machine_without_cuda_is_a_usage_error(tmp_path):
     assert "no CUDA device" in one_line_error(proc)
 
 
+@pytest.mark.slow
 def test_a_memory_limit_too_small_to_grade_anything_is_a_usage_error(tmp_path):
     proc = grade(str(SOLUTIONS), "--memory-limit", "1K", "--out", str(tmp_path / "out"))
     assert proc.returncode == 2
     assert "too small" in one_line_error(proc)
 
 
+@pytest.mark.slow
 def test_a_bad_size_is_a_usage_error(tmp_path):
     proc = grade(str(SOLUTIONS), "--memory-limit", "lots", "--out", str(tmp_path / "out"))
     assert proc.returncode == 2
@@ -92,6 +97,7 @@ def _doc(out: Path, name: str) -> dict:
     return json.loads((out / name / "results.json").read_text())
 
 
+@pytest.mark.slow
 def test_class_run_exits_zero_and_prints_a_table(class_run):
     proc, out = class_run
     assert proc.returncode == 0, proc.stderr
@@ -100,6 +106,7 @@ def test_class_run_exits_zero_and_prints_a_table(class_run):
         assert (out / name / "report.html").is_file()
 
 
+@pytest.mark.slow
 def test_empty_folder_scores_zero_with_missing_file_messages(class_run):
     doc = _doc(class_run[1], "empty")
     assert doc["score"] == 0
@@ -107,6 +114,7 @@ def test_empty_folder_scores_zero_with_missing_file_messages(class_run):
         assert ex["problem"]["message"] == f"file {ex['file']} is missing from the submission"
 
 
+@pytest.mark.slow
 def test_missing_files_cost_only_their_exercises(class_run):
     doc = _doc(class_run[1], "only_blocks")
     for ex in doc["exercises"]:
@@ -116,6 +124,7 @@ def test_missing_files_cost_only_their_exercises(class_run):
             assert ex["score"] == 0 and "is missing" in ex["problem"]["message"]
 
 
+@pytest.mark.slow
 def test_syntax_error_is_reported_with_file_and_line(class_run):
     doc = _doc(class_run[1], "syntax")
     for ex in doc["exercises"]:
@@ -126,6 +135,7 @@ def test_syntax_error_is_reported_with_file_and_line(class_run):
             assert ex["score"] == ex["max_score"], ex
 
 
+@pytest.mark.slow
 def test_gradebook_and_overview_are_written(class_run):
     out = class_run[1]
     rows = list(csv.DictReader((out / "gradebook.csv").open()))
@@ -138,6 +148,7 @@ def test_gradebook_and_overview_are_written(class_run):
     assert (out / "index.html").is_file()
 
 
+@pytest.mark.slow
 def test_odd_file_names_and_encodings_are_explained(class_run):
     doc = _doc(class_run[1], "odd_files")
     by_id = {e["id"]: e for e in doc["exercises"]}
@@ -149,6 +160,7 @@ def test_odd_file_names_and_encodings_are_explained(class_run):
     assert by_id["my_linear"]["score"] == by_id["my_linear"]["max_score"]
 
 
+@pytest.mark.slow
 def test_results_json_is_a_gradescope_superset(class_run):
     doc = _doc(class_run[1], "good")
     for key in ("score", "max_score", "execution_time", "output", "tests", "exercises"):
@@ -202,6 +214,7 @@ def odd_class(tmp_path_factory):
     return root, whole, globbed
 
 
+@pytest.mark.slow
 def test_every_learner_folder_is_in_the_gradebook_and_the_overview(odd_class):
     root, whole, _ = odd_class
     assert whole.returncode == 0, whole.stderr[-2000:]
@@ -226,6 +239,7 @@ def test_every_learner_folder_is_in_the_gradebook_and_the_overview(odd_class):
     assert "subfolder tarea/" in _doc(root / "whole", "sofia")["metadata"]["notices"][0]
 
 
+@pytest.mark.slow
 def test_the_terminal_lists_what_was_found_and_skipped(odd_class):
     _, whole, _ = odd_class
     err = " ".join(whole.stderr.split())
@@ -238,6 +252,7 @@ def test_the_terminal_lists_what_was_found_and_skipped(odd_class):
     assert "class overview:" in out and "gradebook.csv" in out
 
 
+@pytest.mark.slow
 def test_a_class_folder_and_its_learner_folders_grade_the_same(odd_class):
     root, whole, globbed = odd_class
     assert globbed.returncode == 0, globbed.stderr[-2000:]
@@ -246,6 +261,7 @@ def test_a_class_folder_and_its_learner_folders_grade_the_same(odd_class):
     assert "env/: a virtual environment" in " ".join(globbed.stderr.split())
 
 
+@pytest.mark.slow
 def test_one_learner_folder_one_level_too_deep_is_graded_as_that_learner(tmp_path):
     """`grade class/ana`, where ana/ holds only tarea/ with the files, grades ana
     (from tarea/), and leaves the class's gradebook and overview alone."""
@@ -263,6 +279,7 @@ def test_one_learner_folder_one_level_too_deep_is_graded_as_that_learner(tmp_pat
     assert not (out / "tarea").exists() and not (out / "index.html").exists()
 
 
+@pytest.mark.slow
 def test_two_learners_make_a_class_with_a_gradebook_and_an_overview(tmp_path):
     klass = tmp_path / "class"
     shutil.copytree(ROOT / "exercises", klass / "ana", ignore=shutil.ignore_patterns("__pycache__"))
@@ -274,6 +291,7 @@ def test_two_learners_make_a_class_with_a_gradebook_and_an_overview(tmp_path):
     assert (tmp_path / "out" / "index.html").is_file()
 
 
+@pytest.mark.slow
 def test_click_usage_errors_are_one_line(tmp_path):
     for args in (("--bogus", str(SOLUTIONS)), (), ("--jobs", "zero", str(SOLUTIONS))):
         proc = grade(*args)
@@ -281,6 +299,7 @@ def test_click_usage_errors_are_one_line(tmp_path):
         assert "grade --help" in one_line_error(proc)
 
 
+@pytest.mark.slow
 def test_a_learner_is_told_where_the_report_is_and_what_failed_first(tmp_path):
     sub = tmp_path / "mine"
     shutil.copytree(SOLUTIONS, sub, ignore=shutil.ignore_patterns("__pycache__"))
@@ -295,6 +314,7 @@ def test_a_learner_is_told_where_the_report_is_and_what_failed_first(tmp_path):
     assert " ".join(first["title"].split()[:4]) in " ".join(proc.stdout.split())
 
 
+@pytest.mark.slow
 def test_learner_names_cannot_send_escape_sequences_to_the_terminal(tmp_path):
     """A folder or file name with an OSC 52 sequence (writes the clipboard), a
     title change or a newline is shown escaped, never sent to the terminal."""
@@ -310,6 +330,7 @@ def test_learner_names_cannot_send_escape_sequences_to_the_terminal(tmp_path):
     assert "tarea\\x1b]52;c;cHduZWQ=" in proc.stdout
 
 
+@pytest.mark.slow
 def test_an_output_path_that_is_a_file_is_a_usage_error(tmp_path):
     (tmp_path / "afile").write_text("x")
     proc = grade(str(SOLUTIONS), "--out", str(tmp_path / "afile"))

@@ -15,6 +15,7 @@ def test_corpus_is_large_enough():
     assert len(CORRECT) >= 8
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", BUGGY, ids=[c.name for c in BUGGY])
 def test_buggy_submission_loses_points_only_where_the_bug_is(grader, case, tmp_path):
     doc = grader(overlay(case, tmp_path))
@@ -27,6 +28,7 @@ def test_buggy_submission_loses_points_only_where_the_bug_is(grader, case, tmp_p
         t["check"]: t["output"] for t in doc["tests"] if t["status"] != "passed"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CORRECT, ids=[c.name for c in CORRECT])
 def test_alternative_correct_solution_gets_full_marks(grader, case, tmp_path):
     doc = grader(overlay(case, tmp_path))

@@ -21,6 +21,7 @@ def test_every_model_exercise_with_a_forward_has_a_device_bug_case():
     assert all(BY_ID[ex].model for ex in covered)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", DEVICE_BUGS, ids=[c.name for c in DEVICE_BUGS])
 def test_device_bug_is_caught_on_cpu_by_the_device_check(grader, case, tmp_path):
     doc = grader(overlay(case, tmp_path))

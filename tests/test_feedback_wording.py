@@ -65,6 +65,7 @@ def test_a_tensor_pinned_to_the_cpu_is_named_with_its_code(graded, case):
         assert "register_buffer" not in msg["hint"]
 
 
+@pytest.mark.slow
 def test_one_bug_one_penalty(graded):
     assert set(_failed(graded("buggy/init_normal_std_0_1"), "init_normal")) == \
         {"init_normal.weights"}

@@ -195,6 +195,7 @@ def spanish_docs(grader, tmp_path_factory) -> list[dict]:
     return [grader(many_bugs(where), lang="es"), grader(golden / GOLDEN_CASE.name, lang="es")]
 
 
+@pytest.mark.slow
 def test_spanish_reports_leave_no_catalog_string_in_english(spanish_docs, catalog):
     assert DATA.is_dir()
     for doc in spanish_docs:
@@ -204,6 +205,7 @@ def test_spanish_reports_leave_no_catalog_string_in_english(spanish_docs, catalo
         assert english_left(page, catalog) == [], doc["metadata"]["submission"]
 
 
+@pytest.mark.slow
 def test_spanish_class_overview_leaves_no_catalog_string_in_english(spanish_docs, catalog):
     from grader.exercises import EXERCISES
 

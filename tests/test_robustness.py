@@ -18,29 +18,38 @@ import subprocess
 import sys
 import textwrap
 import tracemalloc
-from pathlib import Path
 
+import psutil
 import pytest
 import torch
-from conftest import DATA, ROOT, SOLUTIONS, failing, overlay
 from safetensors.torch import save as st_save
-from test_sandbox import assert_outcome
 
 from grader import grading, untrusted
 from grader.atomic import read_json, write_json
-from grader.checking import run_checks
-from grader.feedback import MAX_MESSAGE
-from grader.grading import Options, grade_or_error, read_folder, submission_hash
-from grader.i18n import set_language
-from grader.limits import Limits
-from grader.observations import (MAX_FRAMES, MAX_RESULT_NODES, MAX_STEPS, MAX_TENSOR_BYTES,
-                                 MAX_TENSORS, Observation, parse_run, watchdog_location)
-from grader.report import render_index, render_report
-from grader.checking import CheckOutcome, DeviceOutcome
+from grader.checking import CheckOutcome, DeviceOutcome, run_checks
 from grader.checks import checks_of
 from grader.exercises import EXERCISES
+from grader.feedback import MAX_MESSAGE
+from grader.grading import Options, grade_or_error, submission_hash
+from grader.i18n import set_language
+from grader.limits import Limits
+from grader.observations import (
+    MAX_FRAMES,
+    MAX_RESULT_NODES,
+    MAX_STEPS,
+    MAX_TENSOR_BYTES,
+    MAX_TENSORS,
+    Observation,
+    parse_run,
+    watchdog_location,
+)
+from grader.report import render_index, render_report
 from grader.results import build_results, error_results
 from grader.sandbox import Isolation
+from grader.submission import read_folder
+
+from conftest import DATA, ROOT, SOLUTIONS, failing, overlay
+from test_sandbox import assert_outcome
 
 GiB = 1024 ** 3
 
@@ -125,9 +134,10 @@ def test_too_many_or_too_large_tensors_are_refused():
 
 
 def _rss() -> int:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return psutil.Process().memory_info().rss
 
 
+@pytest.mark.slow
 def test_eighteen_runs_at_every_cap_fit_in_the_grader():
     """A submission's 18 runs, each sending all the caps allow (steps,
     values, errors, tensors, output), held together until the checks: the
@@ -295,6 +305,7 @@ def test_a_file_name_that_is_not_utf8_is_read_as_windows_1252(tmp_path):
     assert any("notas_a\\xf1o.py" in n and "left out" in n for n in read.notes), read.notes
 
 
+@pytest.mark.slow
 def test_a_tree_too_deep_or_odd_entries_do_not_stop_reading(tmp_path):
     sub = tmp_path / "sub"
     sub.mkdir()
@@ -449,7 +460,7 @@ def test_a_class_run_survives_what_stopped_it_before(tmp_path):
         source = fh.read()
     with open(blocks, "wb") as fh:
         fh.write("from notas_año import HIDDEN\n".encode() + source)
-    for run in range(2):
+    for _run in range(2):
         proc = subprocess.run([sys.executable, "-c", "from grader.cli import run; run()",
                                str(klass), "--out", "reports", "--jobs", "2"], cwd=tmp_path,
                               capture_output=True, timeout=600, check=False)

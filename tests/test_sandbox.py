@@ -36,8 +36,8 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
+import psutil
 import pytest
-from conftest import DATA, EXERCISES, SOLUTIONS, cases, expectation, failing, overlay
 
 from grader.grading import Options, grade
 from grader.i18n import set_language
@@ -47,7 +47,7 @@ from grader.problems import describe_error, describe_problem
 from grader.report import render_report
 from grader.sandbox import SandboxFailure, Zygote, detect_isolation
 
-pytestmark = pytest.mark.slow
+from conftest import DATA, EXERCISES, SOLUTIONS, cases, expectation, failing, overlay
 
 HOSTILE = cases("hostile")
 GENERIC = [(c, mode) for c in HOSTILE if "dedicated" not in expectation(c)
@@ -106,20 +106,18 @@ def _limits(exp: dict) -> Limits:
 
 
 # -- processes ----------------------------------------------------------------------------
+_GONE = (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)   # ended, not yet reaped
+
+
 def _proc_table() -> dict[int, tuple[int, str, str]]:
-    """pid -> (parent, state, command line) of every process."""
+    """pid -> (parent, psutil status, command line) of every process."""
     table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for proc in psutil.process_iter(["ppid", "status", "cmdline"]):
+        info = proc.info
+        if info["ppid"] is None or info["status"] is None:
             continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_bytes()
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        table[int(entry)] = (int(fields[1]), fields[0].decode(),
-                             cmd.replace(b"\0", b" ").decode(errors="replace")[:300])
+        table[proc.pid] = (info["ppid"], info["status"],
+                           " ".join(info["cmdline"] or [])[:300])
     return table
 
 
@@ -134,12 +132,17 @@ def _descendants(root: int, table) -> set[int]:
 
 
 def _mentions(pid: int, markers: list[str]) -> bool:
-    for name in ("cmdline", "environ"):
+    try:
+        proc = psutil.Process(pid)
+    except psutil.Error:
+        return False
+    for read in (lambda: " ".join(proc.cmdline()),
+                 lambda: " ".join(f"{k}={v}" for k, v in proc.environ().items())):
         try:
-            data = Path(f"/proc/{pid}/{name}").read_bytes()
-        except OSError:
+            data = read()
+        except psutil.Error:
             continue
-        if any(m.encode() in data for m in markers):
+        if any(m in data for m in markers):
             return True
     return False
 
@@ -158,7 +161,7 @@ def leftover_processes(g: SandboxGrader, old_markers: list[str]) -> list[str]:
         suspects |= {p for p in table if p not in zygotes and p != os.getpid()
                      and _mentions(p, markers)}
     return [f"{p} {table[p][1]} {table[p][2]}" for p in sorted(suspects)
-            if p in table and table[p][1] not in "ZX"]
+            if p in table and table[p][1] not in _GONE]
 
 
 def wait_for_no_leftovers(g: SandboxGrader, old_markers: list[str]) -> list[str]:
@@ -225,6 +228,7 @@ def assert_outcome(doc: dict, exp: dict) -> None:
 
 
 # -- the generic red-team test ------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("case,mode", GENERIC, ids=[f"{c.name}-{m}" for c, m in GENERIC])
 def test_hostile_submission_is_contained(sandbox, case, mode, tmp_path):
     g = sandbox(mode)
@@ -251,11 +255,11 @@ def test_hostile_submission_is_contained(sandbox, case, mode, tmp_path):
 
 
 def _host_ids(pid: int) -> tuple[list[int], list[int]]:
-    fields = dict(line.split(":", 1) for line in
-                  Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return [int(x) for x in fields["Uid"].split()], [int(x) for x in fields["Gid"].split()]
+    proc = psutil.Process(pid)
+    return list(proc.uids()), list(proc.gids())
 
 
+@pytest.mark.slow
 def test_sandbox_processes_are_not_host_root(sandbox, tmp_path):
     """Seen from the host, the zygote and the children it forks run as an
     unprivileged uid, even when the grader is root (issue 10: a user namespace
@@ -304,6 +308,7 @@ def _distinctive_lines(folder: Path, pattern: str, exclude_text: str) -> list[st
     return sorted(lines)
 
 
+@pytest.mark.slow
 def test_snoop_finds_no_solution_check_or_other_submission(sandbox, tmp_path):
     """The snoop reads what it can of solutions/, grader/checks, other
     submissions, /root and its own memory (inherited from the zygote, which
@@ -350,6 +355,7 @@ def _verdict(doc: dict) -> list:
         sorted((t["exercise"], t["check"], t["status"]) for t in doc["tests"])
 
 
+@pytest.mark.slow
 def test_one_submission_leaves_nothing_for_the_next(sandbox, tmp_path):
     """Issue 10: learner A writes everywhere it can, plants a d2l package,
     locks and deepens trees, chmods the scratch folders, creates IPC objects
@@ -376,6 +382,7 @@ def test_one_submission_leaves_nothing_for_the_next(sandbox, tmp_path):
     assert wait_for_no_leftovers(g, []) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["tamper_with_the_sandbox", "tamper_io_priority"])
 def test_a_run_that_changes_the_zygote_stops_it(sandbox, tmp_path, case):
     """A run lowers the zygote's limits, priority or I/O priority (same uid): the
@@ -391,6 +398,7 @@ def test_a_run_that_changes_the_zygote_stops_it(sandbox, tmp_path, case):
     assert _verdict(after) == _verdict(solo)
 
 
+@pytest.mark.slow
 def test_a_sandbox_that_dies_is_not_the_learners_fault(sandbox, tmp_path):
     """With bubblewrap learner code cannot kill the zygote, so a zygote that
     dies mid-run is the grader's failure: SandboxFailure, no verdict."""
@@ -482,6 +490,7 @@ def _run_cli(args: list, cwd: Path,
     return proc, elapsed
 
 
+@pytest.mark.slow
 def test_class_run_neighbours_and_forged_results(tmp_path):
     """`grade neighbour/ neighbour_overwrite/ forged_results/ --out reports`: the
     attacker cannot reach its neighbours, the forger cannot reach --out or its
@@ -533,6 +542,7 @@ def test_class_run_neighbours_and_forged_results(tmp_path):
     assert "1000" not in book
 
 
+@pytest.mark.slow
 def test_no_isolation_cli_says_so_and_still_contains_processes(tmp_path):
     """The fallback (rlimits only) says plainly that isolation is off, in the
     terminal and in the results, and still kills what the submission started."""
@@ -551,15 +561,16 @@ def test_no_isolation_cli_says_so_and_still_contains_processes(tmp_path):
     assert elapsed < 300
     assert {**guarded_trees(), "tmp": tree(tmp_path, skip=(out,))} == before
     sleepers = [p for p, (_pp, state, _cmd) in _proc_table().items()
-                if state not in "ZX" and _comm(p) == "hostile-sleeper" and not _scratch_alive(p)]
+                if state not in _GONE and _comm(p) == "hostile-sleeper" and not _scratch_alive(p)]
     assert sleepers == [], "sleepers of a finished grading are still alive"
 
 
 def _escaped_sleepers() -> list[int]:
     return [p for p, (_pp, state, cmd) in _proc_table().items()
-            if state not in "ZX" and cmd.strip() == "sleep 987654.321"]
+            if state not in _GONE and cmd.strip() == "sleep 987654.321"]
 
 
+@pytest.mark.slow
 def test_no_isolation_an_escaped_process_does_not_outlive_the_grading(sandbox, tmp_path):
     """--no-isolation (issue 10): a process with nothing of the grader's about
     it (double fork, new session, empty environment, exec sleep) survives a
@@ -579,22 +590,22 @@ def test_no_isolation_an_escaped_process_does_not_outlive_the_grading(sandbox, t
 
 def _comm(pid: int) -> str:
     try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
+        return psutil.Process(pid).name()
+    except psutil.Error:
         return ""
 
 
 def _scratch_alive(pid: int) -> bool:
     """Whether the grader that started this process still runs (its scratch exists)."""
     try:
-        env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
+        home = psutil.Process(pid).environ().get("HOME", "")
+    except psutil.Error:
         return True
-    home = next((e[5:].decode() for e in env if e.startswith(b"HOME=")), "")
     return bool(home) and os.path.isdir(home)
 
 
 # -- legitimate code that looks suspicious ----------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["helper_modules_named_like_stdlib", "slow_import"])
 def test_unusual_but_correct_submissions_grade_normally_and_in_bounded_time(grader, name,
                                                                              tmp_path):
@@ -674,6 +685,7 @@ def test_locations_name_the_learners_function():
     assert watchdog_location("") is None
 
 
+@pytest.mark.slow
 def test_grader_in_a_virtual_environment_under_tmp(tmp_path):
     """A Python installation inside one of the sandbox's scratch folders (a
     virtual environment in /tmp, as CI and many instructors use) is bound on

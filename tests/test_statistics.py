@@ -37,6 +37,7 @@ def _weights_of(net):
     return [(state[key], fan_in, fan_out) for key, fan_in, fan_out in LAYERS]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", STATISTICAL)
 def test_reference_initialiser_passes_under_200_seeds(reference, name):
     verify = SPECS[name]["weights"]
@@ -55,6 +56,7 @@ def test_reference_initialiser_passes_under_200_seeds(reference, name):
     assert failures == []
 
 
+@pytest.mark.slow
 def test_reference_my_linear_init_passes_under_200_seeds():
     layers = _load("layers")
     failures = []
@@ -101,6 +103,7 @@ def test_wrong_my_linear_init_is_rejected():
         assert not ks_test(t, normal_cdf(0.0, 1.0)).passed
 
 
+@pytest.mark.slow
 def test_reference_rand_weight_passes_under_200_seeds():
     blocks = _load("blocks")
     failures = []

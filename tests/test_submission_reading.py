@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import shutil
 
+from grader.exercises import FILES
+from grader.submission import MAX_FILES, read_folder, read_submission
+
 from conftest import SOLUTIONS, failing
 
-from grader.exercises import FILES
-from grader.grading import MAX_FILES, read_submission, read_submission_notes
+
+def _files_and_notes(folder):
+    """The files read, and what was not read and why."""
+    sub = read_folder(folder)
+    return sub.files, sub.not_read
 
 
 def _submission(tmp_path):
@@ -21,7 +27,7 @@ def test_a_data_folder_of_images_is_skipped_and_named(tmp_path):
     (sub / "data").mkdir()
     for i in range(210):
         (sub / "data" / f"img{i:03}.png").write_bytes(b"\x89PNG" + bytes(100))
-    files, notes = read_submission_notes(sub)
+    files, notes = _files_and_notes(sub)
     assert set(FILES) <= set(files)
     assert not any(f.startswith("data/") for f in files)
     assert {"path": "data/", "why": "no_python"} in notes
@@ -34,7 +40,7 @@ def test_a_virtual_environment_is_skipped_whatever_its_name(tmp_path):
     (env / "pyvenv.cfg").write_text("home = /usr/bin\n")
     for i in range(300):
         (env / "lib" / "python3.11" / "site-packages" / "pkg" / f"m{i}.py").write_text("x = 1\n")
-    files, notes = read_submission_notes(sub)
+    files, notes = _files_and_notes(sub)
     assert set(FILES) <= set(files)
     assert not any(f.startswith("env/") for f in files)
     assert {"path": "env/", "why": "virtual_environment"} in notes
@@ -45,7 +51,7 @@ def test_contract_files_are_read_first_and_what_is_beyond_the_cap_is_named(tmp_p
     (sub / "aaa").mkdir()
     for i in range(MAX_FILES + 10):
         (sub / "aaa" / f"helper{i:03}.py").write_text("x = 1\n")
-    files, notes = read_submission_notes(sub)
+    files, notes = _files_and_notes(sub)
     assert set(FILES) <= set(files)
     assert len(files) == MAX_FILES
     skipped = [n["path"] for n in notes if n["why"] == "file_limit"]
@@ -79,7 +85,7 @@ def test_links_and_special_files_are_named_not_silently_skipped(tmp_path):
     (sub / "layers.py").symlink_to(tmp_path / "layers.py")
     (sub / "lib").symlink_to(SOLUTIONS)
     os.mkfifo(sub / "pipe")
-    files, notes = read_submission_notes(sub)
+    files, notes = _files_and_notes(sub)
     assert "layers.py" not in files and not any(f.startswith("lib/") for f in files)
     assert {"path": "layers.py", "why": "link"} in notes
     assert {"path": "lib", "why": "link"} in notes

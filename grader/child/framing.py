@@ -10,7 +10,7 @@ import json
 import os
 import struct
 
-_HEAD = struct.Struct(">IQ")  # header length, payload length
+HEAD = struct.Struct(">IQ")  # header length, payload length
 
 MAX_HEADER = 4 * 1024 * 1024
 
@@ -21,7 +21,7 @@ class FrameError(Exception):
 
 def encode(header: dict, payload: bytes = b"") -> bytes:
     raw = json.dumps(header, separators=(",", ":")).encode()
-    return _HEAD.pack(len(raw), len(payload)) + raw + payload
+    return HEAD.pack(len(raw), len(payload)) + raw + payload
 
 
 def write_frame(fd: int, header: dict, payload: bytes = b"") -> None:
@@ -32,6 +32,7 @@ def write_frame(fd: int, header: dict, payload: bytes = b"") -> None:
 
 
 def read_exact(fd: int, n: int) -> bytes:
+    """Exactly ``n`` bytes from ``fd``; EOFError if the stream ends first."""
     chunks = []
     while n:
         chunk = os.read(fd, min(n, 1 << 20))
@@ -42,10 +43,8 @@ def read_exact(fd: int, n: int) -> bytes:
     return b"".join(chunks)
 
 
-_read_exact = read_exact
-
-
-def _header(raw: bytes) -> dict:
+def parse_header(raw: bytes) -> dict:
+    """A frame header: a JSON object, or FrameError."""
     try:
         header = json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -55,28 +54,19 @@ def _header(raw: bytes) -> dict:
     return header
 
 
-def read_frame(fd: int, max_payload: int) -> tuple[dict, bytes]:
-    head = _read_exact(fd, _HEAD.size)
-    hlen, plen = _HEAD.unpack(head)
-    if hlen > MAX_HEADER or plen > max_payload:
-        raise FrameError(f"frame too large ({hlen} + {plen} bytes)")
-    header = _header(_read_exact(fd, hlen))
-    return header, _read_exact(fd, plen)
-
-
 def iter_frames(data: bytes | memoryview, max_header: int = MAX_HEADER):
     """Parse a complete byte string of frames one at a time; raise FrameError
     on damage (after the frames before it).  Payloads are slices of ``data``
     (no copies, for a memoryview)."""
     pos = 0
     while pos < len(data):
-        if len(data) - pos < _HEAD.size:
+        if len(data) - pos < HEAD.size:
             raise FrameError("truncated frame head")
-        hlen, plen = _HEAD.unpack_from(data, pos)
-        pos += _HEAD.size
+        hlen, plen = HEAD.unpack_from(data, pos)
+        pos += HEAD.size
         if hlen > max_header or pos + hlen + plen > len(data):
             raise FrameError("truncated or oversized frame")
-        header = _header(bytes(data[pos:pos + hlen]))
+        header = parse_header(bytes(data[pos:pos + hlen]))
         pos += hlen
         yield header, data[pos:pos + plen]
         pos += plen
@@ -93,11 +83,19 @@ _IOV_BATCH = 256
 
 def read_header(fd: int) -> tuple[dict, int]:
     """A frame's header, and the length of the payload still to be read."""
-    head = _read_exact(fd, _HEAD.size)
-    hlen, plen = _HEAD.unpack(head)
+    head = read_exact(fd, HEAD.size)
+    hlen, plen = HEAD.unpack(head)
     if hlen > MAX_HEADER:
         raise FrameError("frame header too large")
-    return _header(_read_exact(fd, hlen)), plen
+    return parse_header(read_exact(fd, hlen)), plen
+
+
+def read_frame(fd: int, max_payload: int) -> tuple[dict, bytes]:
+    """One whole frame (a child started ahead reads its request so)."""
+    header, plen = read_header(fd)
+    if plen > max_payload:
+        raise FrameError(f"frame payload too large ({plen} bytes)")
+    return header, read_exact(fd, plen)
 
 
 def read_into(fd: int, buf: bytearray) -> None:
@@ -116,7 +114,7 @@ def write_frame_parts(fd: int, header: dict, parts: list[memoryview]) -> None:
     """A frame whose payload is ``parts``, one after the other, not joined."""
     raw = json.dumps(header, separators=(",", ":")).encode()
     total = sum(len(p) for p in parts)
-    queue = [memoryview(_HEAD.pack(len(raw), total)), memoryview(raw)]
+    queue = [memoryview(HEAD.pack(len(raw), total)), memoryview(raw)]
     queue += [p for p in parts if len(p)]
     while queue:
         n = os.writev(fd, queue[:_IOV_BATCH])

@@ -31,6 +31,8 @@ import os
 import resource
 import time
 
+import psutil
+
 _libc = ctypes.CDLL(None, use_errno=True)
 
 IPC_RMID = 0
@@ -165,15 +167,7 @@ def own_attributes() -> tuple:
             os.sched_getscheduler(0), _io_priority())
 
 
-# ioprio_get(2) by machine; the C library has no wrapper
-_SYS_IOPRIO_GET = {"x86_64": 252, "aarch64": 31}.get(os.uname().machine)
-IOPRIO_WHO_PROCESS = 1
-
-
-def _io_priority() -> int:
+def _io_priority() -> tuple:
     """This process's I/O priority (class and level); a same-uid process can set
     it to "idle" with ioprio_set(2) and children would inherit it."""
-    if _SYS_IOPRIO_GET is None:
-        return 0
-    return int(_libc.syscall(_SYS_IOPRIO_GET, ctypes.c_long(IOPRIO_WHO_PROCESS),
-                             ctypes.c_long(0)))
+    return tuple(psutil.Process().ionice())

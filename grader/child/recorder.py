@@ -98,7 +98,7 @@ class Recorder:
         except OSError:
             pass
 
-    def step(self, name: str, label: str = "") -> "_Step":
+    def step(self, name: str, label: str = "") -> _Step:
         return _Step(self, name, label)
 
     def value(self, name: str, value: object) -> None:
@@ -112,9 +112,6 @@ class Recorder:
             if t.dtype not in _SAFE_DTYPES:
                 return
             self.tensors[name] = t.to("cpu").clone().contiguous()
-
-    def failed(self, name: str) -> bool:
-        return name in self.errors
 
     # -- result ---------------------------------------------------------
     def finish(self) -> None:
@@ -137,7 +134,7 @@ class _Step:
         self.label = label
         self.ok = False
 
-    def __enter__(self) -> "_Step":
+    def __enter__(self) -> _Step:
         self.rec.mark(self.name, self.label)
         return self
 

@@ -31,6 +31,7 @@ import traceback
 import types
 import warnings
 
+import psutil
 import torch
 import torch.nn.functional
 import torch.nn.init
@@ -173,9 +174,19 @@ def warm_up() -> None:
     backward pass (it starts autograd's per-device threads where a GPU is
     visible) and no optimizer step with its accelerator health check (it asks
     for the current CUDA stream)."""
-    import copy, random, json, pickle, zipfile, tempfile, pathlib, math  # noqa: F401,E401
+    # modules learner code commonly imports, loaded once here instead of per run
+    import copy  # noqa: F401
+    import json  # noqa: F401
+    import math  # noqa: F401
+    import pathlib  # noqa: F401
+    import pickle  # noqa: F401
+    import random  # noqa: F401
+    import tempfile  # noqa: F401
+    import zipfile  # noqa: F401
+
     import torch.nn.functional  # noqa: F401
     import torch.optim  # noqa: F401
+
     from . import device_audit, fixtures  # noqa: F401
     for name in probes.MODULES:
         importlib.import_module(f"{probes.__name__}.{name}")
@@ -205,33 +216,21 @@ def _write_output(data: bytes) -> None:
 _repin = accelerator.repin_and_report  # bound before learner code runs
 
 
+_Process, _process_iter = psutil.Process, psutil.process_iter  # bound before learner code runs
+
+
 def _vm_size() -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    """This process's address space in bytes (VmSize)."""
+    return _Process().memory_info().vms
 
 
 def _tasks_of_my_user() -> int:
     """Threads of every process of this user: what RLIMIT_NPROC counts."""
-    uid, count = str(os.getuid()), 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as fh:
-                mine = False
-                for line in fh:
-                    if line.startswith("Uid:"):
-                        mine = line.split()[1] == uid
-                        if not mine:
-                            break
-                    elif line.startswith("Threads:") and mine:
-                        count += int(line.split()[1])
-                        break
-        except (OSError, ValueError, IndexError):
-            continue
+    uid, count = os.getuid(), 0
+    for proc in _process_iter(["uids", "num_threads"]):
+        uids, threads = proc.info["uids"], proc.info["num_threads"]
+        if uids is not None and threads is not None and uids.real == uid:
+            count += threads
     return count
 
 
@@ -307,7 +306,7 @@ def _redirect(res_w: int, out_w: int, dog_w: int, control: int | None = None) ->
     os.closerange(first_closed, 65536)
     for fd in (0, 1, 2):
         os.set_inheritable(fd, True)
-    sys.stdin = open(0, "r", closefd=False)
+    sys.stdin = open(0, closefd=False)
     sys.stdout = io.TextIOWrapper(open(1, "wb", buffering=0, closefd=False), write_through=True)
     sys.stderr = sys.stdout
     sys.__stdout__ = sys.__stderr__ = sys.stdout
