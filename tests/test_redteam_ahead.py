@@ -1,0 +1,127 @@
+"""Red-team tests of the child forked ahead of its run (grader/child/warm.py),
+driven on the CPU.
+
+Learner code of one run cannot read or write the waiting child, but a process
+of the same uid can change what the kernel keeps about it: its resource
+limits (prlimit), priority, scheduling policy, CPU affinity and I/O priority.
+The waiting child cannot raise a hard limit that was lowered, so it would
+serve the next run with what the learner chose, and a child forked between
+submissions would carry it into the next learner's run.  Such a child must
+not be used: the run gets a fresh fork, with the same result.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader.exercises import BY_ID
+from grader.grading import _run, read_submission
+from grader.limits import Limits
+from grader.sandbox import Zygote, detect_isolation
+
+SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
+
+# Every other child of my parent is the child waiting for the next run.
+_SIBLINGS = r'''
+import os as _o, resource as _r, ctypes as _c
+def _siblings():
+    me, parent, found = _o.getpid(), _o.getppid(), []
+    for entry in _o.listdir("/proc"):
+        if entry.isdigit() and int(entry) != me:
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            if int(stat[stat.rfind(")") + 2:].split()[1]) == parent:
+                found.append(int(entry))
+    return found
+def _attributes():
+    limits = [_r.getrlimit(getattr(_r, n)) for n in sorted(dir(_r)) if n.startswith("RLIMIT_")]
+    io = _c.CDLL(None).syscall(252, 1, 0) if _o.uname().machine == "x86_64" else 0
+    return (limits, _o.getpriority(_o.PRIO_PROCESS, 0), sorted(_o.sched_getaffinity(0)),
+            _o.sched_getscheduler(0), io)
+print("ATTRIBUTES", _attributes())
+'''
+
+ATTACKS = {
+    "open_files": "_r.prlimit(_p, _r.RLIMIT_NOFILE, (3, 3))",
+    "stack": "_r.prlimit(_p, _r.RLIMIT_STACK, (1 << 20, 1 << 20))",
+    "nice": "_o.setpriority(_o.PRIO_PROCESS, _p, 19)",
+    "sched_idle": "_o.sched_setscheduler(_p, _o.SCHED_IDLE, _o.sched_param(0))",
+    "affinity": "_o.sched_setaffinity(_p, {min(_o.sched_getaffinity(_p))})",
+    "io_idle": "_c.CDLL(None).syscall(251, 1, _p, 3 << 13)",   # ioprio_set: idle class
+}
+
+
+def _attack(code: str) -> str:
+    return _SIBLINGS + "for _p in _siblings():\n    try:\n        " + code + \
+        "\n    except OSError:\n        pass\n"
+
+
+def _submission(tmp_path: Path, name: str, extra: dict[str, str]) -> dict[str, bytes]:
+    folder = tmp_path / name
+    shutil.copytree(SOLUTIONS, folder)
+    for file, code in extra.items():
+        with open(folder / file, "a") as fh:
+            fh.write("\n" + code + "\n")
+    return read_submission(folder)
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    z = Zygote(Limits(time=20.0), detect_isolation())
+    z.start()
+    replies: list[dict] = []
+    run = z.run
+
+    def recording(request, inputs):
+        reply, raw = run(request, inputs)
+        replies.append(reply)
+        return reply, raw
+
+    z.run = recording
+    z.replies = replies
+    yield z
+    z.close()
+
+
+def _attributes_printed(obs) -> str:
+    lines = [line for line in obs.output.splitlines() if line.startswith("ATTRIBUTES")]
+    assert lines, obs.output
+    return lines[0]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_waiting_child_changed_by_the_run_beside_it_is_not_used(zygote, tmp_path, attack):
+    """The run beside the waiting child changes its limits or scheduling; the
+    next run of the same submission runs with the grader's, not those."""
+    if attack == "affinity" and len(__import__("os").sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: the affinity cannot be narrowed")
+    files = _submission(tmp_path, attack, {"blocks.py": _attack(ATTACKS[attack])})
+    zygote.load_submission(files, warm="cpu")
+    first = _run(zygote, BY_ID["mlp"], "cpu", ahead="cpu")      # changes the waiting child
+    assert zygote.replies[-1]["ahead"] is True
+    second = _run(zygote, BY_ID["mlp"], "cpu", ahead="cpu")
+    assert second.problem is None, second.problem
+    assert _attributes_printed(second) == _attributes_printed(first)
+    assert zygote.replies[-1]["ahead"] is False       # a fresh fork served it
+
+
+def test_submission_cannot_change_the_child_that_serves_the_next_one(zygote, tmp_path):
+    """A child forked between submissions waits beside the runs of A (here the
+    ``devices`` probe, which a CPU child does not serve; on a GPU host, A's CPU
+    runs when its CUDA runs never come); A lowers its open-file limit so that
+    B, the reference solutions, would fail."""
+    attacker = _submission(tmp_path, "a", {
+        "devices.py": _attack("_r.prlimit(_p, _r.RLIMIT_NOFILE, (3, 3))")})
+    zygote.load_submission(attacker, warm="cpu")
+    _run(zygote, BY_ID["devices"], "cpu", ahead="cpu")
+    victim = _submission(tmp_path, "b", {"blocks.py": _SIBLINGS})
+    zygote.load_submission(victim, warm="cpu")
+    obs = _run(zygote, BY_ID["mlp"], "cpu", ahead="cpu")
+    assert obs.problem is None, obs.problem
+    assert "(3, 3)" not in _attributes_printed(obs)
