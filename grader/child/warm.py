@@ -20,9 +20,12 @@ What keeps this as safe as a fresh fork:
   scrubs that before it answers);
 * learner code of the run beside it (same uid) cannot read or write its
   memory or file descriptors (not dumpable, ptrace refused) nor its request
-  pipe (every fd is closed in a child before learner code runs); it can only
-  signal it: a waiting child that was stopped, killed or ended is not used
-  (the run gets a fresh fork, with the same result);
+  pipe (every fd is closed in a child before learner code runs); it can
+  signal it, and change what the kernel keeps about it (limits with
+  ``prlimit``, priority, scheduling policy, CPU affinity, I/O priority): a
+  waiting child that was stopped, killed or ended, or whose attributes are no
+  longer the zygote's, is not used (the run gets a fresh fork, with the same
+  result);
 * the zygote reaps it only through ``Warm.reaped``, so its pid, spared by the
   clean-up after other runs, cannot be taken by another process meanwhile.
 """
@@ -36,7 +39,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 
-from . import framing, processes, runner
+from . import framing, kernel_state, processes, runner
 
 PR_SET_PDEATHSIG = 1
 HANDOVER_TIMEOUT = 10.0   # seconds to write a request into a waiting child's pipe
@@ -71,14 +74,22 @@ class Warm:
         return self.device.startswith("cuda") or request.get("probe") not in REAL_GPU_PROBES
 
     def waiting(self) -> bool:
-        """Still there and not stopped (a learner process may have signalled it)."""
+        """Still there, not stopped (a learner process may have signalled it)
+        and with the zygote's own limits, priority, affinity and scheduling
+        (a learner process may have changed them: the child could not raise a
+        lowered hard limit again).  Asked when no learner process is left."""
         if self.ended:
             return False
         if self.pidfd is not None:
             ready, _, _ = select.select([self.pidfd], [], [], 0)
             if ready:
                 return False
-        return processes.status(self.pid) not in processes.GONE | processes.STOPPED
+        if processes.status(self.pid) in processes.GONE | processes.STOPPED:
+            return False
+        try:
+            return kernel_state.attributes(self.pid) == kernel_state.own_attributes()
+        except OSError:
+            return False
 
     def hand_over(self, request: dict, inputs: bytes, workdir: str) -> bool:
         """Send the run's request; False (and the child is no use) if it
