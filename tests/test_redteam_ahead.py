@@ -125,3 +125,56 @@ def test_submission_cannot_change_the_child_that_serves_the_next_one(zygote, tmp
     obs = _run(zygote, BY_ID["mlp"], "cpu", ahead="cpu")
     assert obs.problem is None, obs.problem
     assert "(3, 3)" not in _attributes_printed(obs)
+
+
+# A learner's file (tensor_io writes it with save_tensors) comes back to the
+# zygote as the inputs of the learner-free run that reads it (_verify_files).
+_WRITER = r'''
+def save_tensors(obj, path):
+    with open(path, "wb") as fh:
+        fh.write((b"ZQXJ" + b"-CANARY-") * 100)
+'''
+# Counts the writer's bytes in this process's memory (two pieces of them in a
+# row: this code never builds that).
+_SCANNER = r'''
+def _scan():
+    import ctypes
+    needle, hits = b"ZQXJ" + b"-CANARY-", 0
+    for line in open("/proc/self/maps"):
+        fields = line.split()
+        if not fields[1].startswith("rw"):
+            continue
+        lo, hi = (int(x, 16) for x in fields[0].split("-"))
+        if hi - lo > (1 << 30):
+            continue
+        data = ctypes.string_at(lo, hi - lo)
+        at = data.find(needle)
+        while at >= 0:
+            hits += data[at + 12:at + 24] == needle
+            at = data.find(needle, at + 1)
+        del data
+    print("CANARY HITS", hits)
+_scan()
+'''
+
+
+def test_files_a_learner_wrote_do_not_reach_the_next_submission(zygote, tmp_path):
+    """A child forked between submissions (and any child of the next one) must
+    hold none of the bytes of the files the last learner wrote."""
+    from grader.grading import _verify_files
+
+    writer = _submission(tmp_path, "writer", {"storage.py": _WRITER})
+    zygote.load_submission(writer, warm="cpu")
+    ex = BY_ID["tensor_io"]
+    obs = _run(zygote, ex, "cpu", ahead="cpu")
+    assert "file/tensor.bytes" in obs.tensors
+    _verify_files(zygote, ex, obs, {f"file/{k}": f"verify/{k}" for k in ("tensor", "list", "dict")})
+    reader = _submission(tmp_path, "reader", {"blocks.py": _SCANNER})
+    zygote.load_submission(reader, warm="cpu")
+    found = []
+    for ahead in ("cpu", None, None):
+        seen = _run(zygote, BY_ID["mlp"], "cpu", ahead=ahead)
+        lines = [line for line in seen.output.splitlines() if line.startswith("CANARY HITS")]
+        assert lines, (seen.output, seen.errors)
+        found.append((zygote.replies[-1]["ahead"], lines[0]))
+    assert all(line == "CANARY HITS 0" for _, line in found), found
