@@ -39,7 +39,9 @@ def _siblings():
                 found.append(int(entry))
     return found
 def _attributes():
-    limits = [_r.getrlimit(getattr(_r, n)) for n in sorted(dir(_r)) if n.startswith("RLIMIT_")]
+    # RLIMIT_AS is the run's share on top of the child's own size: not compared
+    limits = [_r.getrlimit(getattr(_r, n)) for n in sorted(dir(_r))
+              if n.startswith("RLIMIT_") and n != "RLIMIT_AS"]
     io = _c.CDLL(None).syscall(252, 1, 0) if _o.uname().machine == "x86_64" else 0
     return (limits, _o.getpriority(_o.PRIO_PROCESS, 0), sorted(_o.sched_getaffinity(0)),
             _o.sched_getscheduler(0), io)

@@ -91,13 +91,18 @@ class Warm:
         except OSError:
             return False
 
-    def hand_over(self, request: dict, inputs: bytes, workdir: str) -> bool:
+    def hand_over(self, request: dict, inputs: bytearray, workdir: str) -> bool:
         """Send the run's request; False (and the child is no use) if it
-        cannot be delivered in time."""
-        data = memoryview(framing.encode({"request": request, "workdir": workdir}, inputs))
+        cannot be delivered in time.  The inputs are written from the
+        zygote's own buffer (no copy of them is left here)."""
+        head = framing.encode_head({"request": request, "workdir": workdir}, len(inputs))
+        queue = [memoryview(head), memoryview(inputs)]
         deadline = time.monotonic() + HANDOVER_TIMEOUT
         try:
-            while data:
+            while queue:
+                if not queue[0]:
+                    queue.pop(0).release()
+                    continue
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -105,15 +110,18 @@ class Warm:
                 if not ready:
                     continue
                 try:
-                    n = os.write(self.control, data)
+                    n = os.write(self.control, queue[0])
                 except BlockingIOError:
                     continue
-                data = data[n:]
+                rest = queue[0][n:]
+                queue[0].release()
+                queue[0] = rest
             return True
         except OSError:
             return False
         finally:
-            data.release()
+            for view in queue:
+                view.release()
             os.close(self.control)
             self.control = -1
 

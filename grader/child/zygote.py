@@ -14,8 +14,9 @@ Memory hygiene (``memory.py``).  Every child is a fork of this process, so it
 can read all of this process's memory, freed blocks included.  Submission
 bytes and the bytes children send back therefore only ever live in buffers
 owned here, which are zeroed as soon as they are no longer needed: the
-submission when the next one arrives (or at exit), a run's captured output,
-observations and watchdog text as soon as the reply is written.  Nothing of
+submission when the next one arrives (or at exit), a run's inputs (they may be
+a file learner code wrote, read back by a learner-free run) and its captured
+output, observations and watchdog text as soon as the reply is written.  Nothing of
 one submission is left for the children of the next to find.
 
 This module is the protocol server; a run is watched by ``supervision.py``,
@@ -214,7 +215,7 @@ class ZygoteServer:
         return path
 
     # -- one run --------------------------------------------------------------
-    def run(self, req: dict, inputs: bytes, fd_out: int) -> None:
+    def run(self, req: dict, inputs: bytearray, fd_out: int) -> None:
         self.runs += 1
         self.wipe_scratch()
         try:
@@ -276,7 +277,7 @@ class ZygoteServer:
             for cap in caps.values():
                 cap.scrub()
 
-    def fork_child(self, req: dict, inputs: bytes, workdir: str) -> tuple[int, Pipes]:
+    def fork_child(self, req: dict, inputs: bytearray, workdir: str) -> tuple[int, Pipes]:
         """A fresh child for this run: its pid and the read ends of its pipes."""
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -333,19 +334,27 @@ class ZygoteServer:
                         memory.compact()
                     framing.write_frame(fd_out, {"op": "ok"})
                     continue
-                payload = framing.read_exact(fd_in, size) if size <= MAX_SUBMISSION else None
-                if payload is None:
+                if size > MAX_SUBMISSION:
                     raise framing.FrameError("request too large")
-                if op == "quit":
-                    return
-                if op == "run":
-                    try:
-                        self.run(req, payload, fd_out)
-                    except SandboxBroken as exc:
-                        framing.write_frame(fd_out, {"op": "failure", "message": str(exc)[:2000]})
+                # a run's inputs may be bytes a learner wrote (the files that
+                # _verify_files has read back): zeroed once the run is over
+                payload = bytearray(size)
+                try:
+                    framing.read_into(fd_in, payload)
+                    if op == "quit":
                         return
-                else:
-                    framing.write_frame(fd_out, {"op": "error", "message": f"unknown op {op!r}"})
+                    if op == "run":
+                        try:
+                            self.run(req, payload, fd_out)
+                        except SandboxBroken as exc:
+                            framing.write_frame(fd_out, {"op": "failure",
+                                                         "message": str(exc)[:2000]})
+                            return
+                    else:
+                        framing.write_frame(fd_out, {"op": "error",
+                                                     "message": f"unknown op {op!r}"})
+                finally:
+                    memory.zero(payload)
         finally:
             self.drop_warm()
             self.forget_submission()
