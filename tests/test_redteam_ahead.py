@@ -180,3 +180,41 @@ def test_files_a_learner_wrote_do_not_reach_the_next_submission(zygote, tmp_path
         assert lines, (seen.output, seen.errors)
         found.append((zygote.replies[-1]["ahead"], lines[0]))
     assert all(line == "CANARY HITS 0" for _, line in found), found
+
+
+_THREADS = r'''
+import threading as _th
+_stop, _started = _th.Event(), 0
+try:
+    for _ in range(1000):
+        _th.Thread(target=_stop.wait, daemon=True).start()
+        _started += 1
+except RuntimeError:
+    pass
+_stop.set()
+print("THREADS STARTED", _started)
+'''
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "RLIMIT_NPROC of a run beside a waiting child is procs + warm.RESERVED_TASKS (64), "
+    "whatever the waiting child holds (1 task on the CPU, a few more with CUDA): learner "
+    "code gets the difference as extra threads (the process count in supervise does not "
+    "count threads), and a fork past procs is killed as process_limit instead of failing "
+    "with EAGAIN. Fix: reserve what the waiting child holds once its device is started "
+    "(not a per-device constant, which would only make this CPU test pass)"))
+def test_a_waiting_child_gives_the_run_beside_it_no_extra_tasks(zygote, tmp_path):
+    files = _submission(tmp_path, "threads", {"blocks.py": _THREADS})
+
+    def started(obs) -> str:
+        lines = [line for line in obs.output.splitlines() if line.startswith("THREADS")]
+        assert lines, (obs.output, obs.errors)
+        return lines[0]
+
+    zygote.load_submission(files)                               # no child ahead
+    alone = started(_run(zygote, BY_ID["mlp"], "cpu"))
+    assert zygote.replies[-1]["ahead"] is False
+    zygote.load_submission(files, warm="cpu")
+    _run(zygote, BY_ID["mlp"], "cpu", ahead="cpu")              # served by one
+    beside = started(_run(zygote, BY_ID["mlp"], "cpu", ahead="cpu"))  # one waits beside it
+    assert alone == beside
