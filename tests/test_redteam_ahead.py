@@ -218,3 +218,21 @@ def test_a_waiting_child_gives_the_run_beside_it_no_extra_tasks(zygote, tmp_path
     _run(zygote, BY_ID["mlp"], "cpu", ahead="cpu")              # served by one
     beside = started(_run(zygote, BY_ID["mlp"], "cpu", ahead="cpu"))  # one waits beside it
     assert alone == beside
+
+
+def test_a_waiting_child_whose_device_did_not_start_serves_no_run(zygote, tmp_path):
+    """A waiting child starts its device while the run before executes: learner
+    code there can make that fail (on a GPU: take all its memory, after raising
+    its own share with ``set_per_process_memory_fraction(1.0)``), which a child
+    started after that run would not see.  Such a child must not answer the
+    next run with "CUDA did not start" (the grader would then give up on the
+    whole submission): it ends, and the run gets a fresh fork.  Driven here
+    with a CUDA child on a machine where CUDA never starts."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine where CUDA does not start")
+    zygote.load_submission(_submission(tmp_path, "cuda", {}), warm="cuda")
+    obs = _run(zygote, BY_ID["mlp"], "cuda")
+    assert obs.problem is not None and obs.problem["kind"] == "cuda_unavailable", obs.problem
+    assert zygote.replies[-1]["ahead"] is False
