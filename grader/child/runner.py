@@ -404,14 +404,18 @@ def _cold_child(req: dict, inputs: bytes | bytearray, workdir: str, res_w: int, 
 def _warm_child(device: str, memory: int, control: int, res_w: int, out_w: int,
                 dog_w: int) -> None:
     _begin(res_w, out_w, dog_w, control)
-    no_cuda = accelerator.prepare("", device, memory)
+    if accelerator.prepare("", device, memory) is not None:
+        # The device did not start while the run before executed (its learner
+        # code may hold the GPU's memory): no answer for the next run from
+        # here; the zygote forks a fresh child for it once that run is over.
+        _exit(accelerator.EXIT_NO_CUDA)
     header, inputs = framing.read_frame(CONTROL_FD, MAX_INPUTS)
     os.close(CONTROL_FD)
     req = header["request"]
     if req.get("device") != device or int(req["limits"]["memory"]) != memory:
         raise RuntimeError("a pre-forked child got a request for another device or limit")
     _watchdog(req["limits"])
-    _run_request(req, inputs, str(header["workdir"]), no_cuda)
+    _run_request(req, inputs, str(header["workdir"]), None)
 
 
 def _run_request(req: dict, inputs: bytes | bytearray, workdir: str, no_cuda: str | None) -> None:

@@ -26,6 +26,10 @@ What keeps this as safe as a fresh fork:
   waiting child that was stopped, killed or ended, or whose attributes are no
   longer the zygote's, is not used (the run gets a fresh fork, with the same
   result);
+* a child whose device did not start (learner code of the run beside it can
+  take the GPU's memory) ends at once instead of waiting, so the next run is
+  not told that CUDA is unusable: it gets a fresh fork, which starts the
+  device once the run before has ended;
 * the zygote reaps it only through ``Warm.reaped``, so its pid, spared by the
   clean-up after other runs, cannot be taken by another process meanwhile.
 """
