@@ -236,3 +236,61 @@ def test_a_waiting_child_whose_device_did_not_start_serves_no_run(zygote, tmp_pa
     obs = _run(zygote, BY_ID["mlp"], "cuda")
     assert obs.problem is not None and obs.problem["kind"] == "cuda_unavailable", obs.problem
     assert zygote.replies[-1]["ahead"] is False
+
+
+# A process whose main thread alone ended shows as a zombie while its other
+# threads run; it must still be counted as left behind, and killed.
+_GHOST = r'''
+import os as _o, threading as _th, time as _t, ctypes as _c
+_marker = _o.path.join(_o.path.dirname(_o.getcwd()), "GHOST")
+def _haunt():
+    end = _t.monotonic() + 20
+    while _t.monotonic() < end:
+        try:
+            with open(_marker, "w") as fh:
+                fh.write(str(_o.getpid()))
+        except OSError:
+            pass
+        _t.sleep(0.005)
+if _o.fork() == 0:
+    _o.setsid()
+    _th.Thread(target=_haunt).start()
+    _c.CDLL(None).syscall({"x86_64": 60, "aarch64": 93}[_o.uname().machine], 0)  # exit(2)
+'''
+_HAUNTED = r'''
+import os as _o, time as _t
+_t.sleep(0.3)
+print("GHOST SEEN", _o.path.exists(_o.path.join(_o.path.dirname(_o.getcwd()), "GHOST")))
+'''
+
+
+@pytest.mark.parametrize("no_isolation", [False, True], ids=["bubblewrap", "no_isolation"])
+def test_a_process_whose_main_thread_ended_is_killed_and_counted(tmp_path, no_isolation):
+    """Beside a waiting child the clean-up kills the processes it finds one by
+    one (not all at once): one that looks like a zombie but still runs must be
+    found too, or it outlives the run and reads the next submission's files."""
+    import os
+
+    if os.uname().machine not in ("x86_64", "aarch64"):
+        pytest.skip("exit(2) is called by number")
+    z = Zygote(Limits(time=20.0), detect_isolation(no_isolation))
+    z.start()
+    try:
+        z.load_submission(_submission(tmp_path, "ghost", {"blocks.py": _GHOST}), warm="cpu")
+        run = z.run
+        replies = []
+
+        def recording(request, inputs):
+            reply, raw = run(request, inputs)
+            replies.append(reply)
+            return reply, raw
+
+        z.run = recording
+        haunting = _run(z, BY_ID["mlp"], "cpu", ahead="cpu")
+        assert replies[-1]["leftover"] == 1, (replies[-1], haunting.problem)
+        z.load_submission(_submission(tmp_path, "next", {"blocks.py": _HAUNTED}), warm="cpu")
+        for _ in range(2):
+            obs = _run(z, BY_ID["mlp"], "cpu", ahead="cpu")
+            assert "GHOST SEEN False" in obs.output, (obs.output, obs.errors)
+    finally:
+        z.close()
