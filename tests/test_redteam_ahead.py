@@ -1,13 +1,19 @@
 """Red-team tests of the child forked ahead of its run (grader/child/warm.py),
-driven on the CPU.
+driven on the CPU, written without reading its own tests.
 
-Learner code of one run cannot read or write the waiting child, but a process
-of the same uid can change what the kernel keeps about it: its resource
-limits (prlimit), priority, scheduling policy, CPU affinity and I/O priority.
-The waiting child cannot raise a hard limit that was lowered, so it would
-serve the next run with what the learner chose, and a child forked between
-submissions would carry it into the next learner's run.  Such a child must
-not be used: the run gets a fresh fork, with the same result.
+* Learner code of one run cannot read or write the waiting child, but a
+  process of the same uid can change what the kernel keeps about it: its
+  resource limits (prlimit), priority, scheduling policy, CPU affinity and I/O
+  priority.  The waiting child cannot raise a hard limit that was lowered, so
+  it would serve the next run with what the learner chose, and a child forked
+  between submissions would carry it into the next learner's run.  Such a
+  child must not be used: the run gets a fresh fork, with the same result.
+* A child forked between submissions holds no bytes of the last one, also
+  not the files its learner code wrote (read back by a learner-free run).
+* A waiting child whose device did not start does not answer a run.
+* The clean-up beside a waiting child (one process at a time) finds every
+  process, also one whose main thread alone ended.
+* (xfail) the tasks reserved for the waiting child are not the learner's.
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ def _attributes():
     # RLIMIT_AS is the run's share on top of the child's own size: not compared
     limits = [_r.getrlimit(getattr(_r, n)) for n in sorted(dir(_r))
               if n.startswith("RLIMIT_") and n != "RLIMIT_AS"]
-    io = _c.CDLL(None).syscall(252, 1, 0) if _o.uname().machine == "x86_64" else 0
+    get = {"x86_64": 252, "aarch64": 31}.get(_o.uname().machine)     # ioprio_get
+    io = _c.CDLL(None).syscall(get, 1, 0) if get else 0
     return (limits, _o.getpriority(_o.PRIO_PROCESS, 0), sorted(_o.sched_getaffinity(0)),
             _o.sched_getscheduler(0), io)
 print("ATTRIBUTES", _attributes())
@@ -54,7 +61,9 @@ ATTACKS = {
     "nice": "_o.setpriority(_o.PRIO_PROCESS, _p, 19)",
     "sched_idle": "_o.sched_setscheduler(_p, _o.SCHED_IDLE, _o.sched_param(0))",
     "affinity": "_o.sched_setaffinity(_p, {min(_o.sched_getaffinity(_p))})",
-    "io_idle": "_c.CDLL(None).syscall(251, 1, _p, 3 << 13)",   # ioprio_set: idle class
+    # ioprio_set(IOPRIO_WHO_PROCESS, pid, idle class)
+    "io_idle": "_c.CDLL(None).syscall({'x86_64': 251, 'aarch64': 30}[_o.uname().machine], "
+               "1, _p, 3 << 13)",
 }
 
 
