@@ -18,6 +18,7 @@ PROC_ALLOWED = {
     "grader/child/kernel_state.py": "keys and System V IPC objects: not in psutil",
     "benchmarks/gpu_check.py": "the NVIDIA driver's version",
     "tests/test_ahead.py": "learner code, in strings",
+    "tests/test_redteam_ahead.py": "learner code, in strings",
 }
 PROC_READ = re.compile(r"""(open|listdir|Path|read_text|read_bytes)\(\s*f?["']/proc""")
 

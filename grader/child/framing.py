@@ -20,8 +20,13 @@ class FrameError(Exception):
 
 
 def encode(header: dict, payload: bytes = b"") -> bytes:
+    return encode_head(header, len(payload)) + payload
+
+
+def encode_head(header: dict, payload_size: int) -> bytes:
+    """A frame without its payload (to be written after it, from the caller's buffer)."""
     raw = json.dumps(header, separators=(",", ":")).encode()
-    return HEAD.pack(len(raw), len(payload)) + raw + payload
+    return HEAD.pack(len(raw), payload_size) + raw
 
 
 def write_frame(fd: int, header: dict, payload: bytes = b"") -> None:

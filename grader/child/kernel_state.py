@@ -21,7 +21,8 @@ not reach the next run:
   be changed by a process of the same uid (``prlimit``, ``setpriority``...)
   and children would inherit them: the zygote compares them with what they
   were after every run, and stops (the grader starts a fresh sandbox) if
-  anything changed.
+  anything changed.  A child waiting for its run (``warm.py``) is compared
+  with the zygote before it is used: one that was changed is not.
 """
 
 from __future__ import annotations
@@ -161,13 +162,26 @@ def _ipc_ids(kind: str) -> list[int]:
 
 def own_attributes() -> tuple:
     """What a same-uid process can change about this one and children inherit."""
-    limits = tuple(resource.getrlimit(getattr(resource, name)) for name in sorted(dir(resource))
+    return attributes(0)
+
+
+def attributes(pid: int) -> tuple:
+    """What a same-uid process can change about process ``pid`` (0: this one):
+    its resource limits, priority, CPU affinity, scheduling policy and I/O
+    priority.  Raises OSError if ``pid`` is gone."""
+    limits = tuple(resource.prlimit(pid, getattr(resource, name)) for name in sorted(dir(resource))
                    if name.startswith("RLIMIT_"))
-    return (limits, os.getpriority(os.PRIO_PROCESS, 0), frozenset(os.sched_getaffinity(0)),
-            os.sched_getscheduler(0), _io_priority())
+    return (limits, os.getpriority(os.PRIO_PROCESS, pid), frozenset(os.sched_getaffinity(pid)),
+            os.sched_getscheduler(pid), _io_priority(pid))
 
 
-def _io_priority() -> tuple:
-    """This process's I/O priority (class and level); a same-uid process can set
-    it to "idle" with ioprio_set(2) and children would inherit it."""
-    return tuple(psutil.Process().ionice())
+def _io_priority(pid: int = 0) -> tuple:
+    """The I/O priority (class and level) of ``pid`` (0: this process); a
+    same-uid process can set it to "idle" with ioprio_set(2) and children
+    would inherit it.  Raises OSError if ``pid`` is gone."""
+    try:
+        return tuple(psutil.Process(pid or os.getpid()).ionice())
+    except psutil.NoSuchProcess as exc:
+        raise ProcessLookupError(str(exc)) from None
+    except psutil.AccessDenied as exc:
+        raise PermissionError(str(exc)) from None

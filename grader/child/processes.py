@@ -24,6 +24,17 @@ def _status(proc: psutil.Process) -> str:
         return psutil.STATUS_DEAD
 
 
+def _gone(proc: psutil.Process) -> bool:
+    """Ended: a zombie, but not a process whose main thread alone ended (it
+    shows as a zombie while its other threads still run)."""
+    if _status(proc) not in GONE:
+        return False
+    try:
+        return proc.num_threads() <= 1
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return True
+
+
 def status(pid: int) -> str:
     """The state of ``pid`` (``STATUS_DEAD`` once it is gone)."""
     try:
@@ -33,9 +44,8 @@ def status(pid: int) -> str:
 
 
 def visible(spared: set[int]) -> list[int]:
-    """Every running process this one can see, but ``spared``."""
-    return [p.pid for p in psutil.process_iter()
-            if p.pid not in spared and _status(p) not in GONE]
+    """Every running process this one can see, but ``spared`` (see ``_gone``)."""
+    return [p.pid for p in psutil.process_iter() if p.pid not in spared and not _gone(p)]
 
 
 def descendants(root: int) -> list[int]:
@@ -51,7 +61,15 @@ def running_descendants(root: int, spared: set[int]) -> list[int]:
         kids = psutil.Process(root).children(recursive=True)
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return []
-    return [p.pid for p in kids if p.pid not in spared and _status(p) not in GONE]
+    return [p.pid for p in kids if p.pid not in spared and not _gone(p)]
+
+
+def tasks(pid: int) -> int:
+    """The threads of ``pid`` (what RLIMIT_NPROC counts); 0 once it is gone."""
+    try:
+        return psutil.Process(pid).num_threads()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return 0
 
 
 def count() -> int:

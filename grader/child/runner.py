@@ -347,7 +347,8 @@ class FreshInputs(dict):
         return self[key] if key in self else default
 
 
-def child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int, dog_w: int) -> None:
+def child_main(req: dict, inputs: bytes | bytearray, workdir: str, res_w: int, out_w: int,
+               dog_w: int) -> None:
     """A child forked for its run.  Never returns: it always ends with ``os._exit``."""
     _guarded(_cold_child, req, inputs, workdir, res_w, out_w, dog_w)
 
@@ -388,7 +389,7 @@ def _watchdog(limits: dict) -> None:
                                       file=WATCHDOG_FD)
 
 
-def _cold_child(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int,
+def _cold_child(req: dict, inputs: bytes | bytearray, workdir: str, res_w: int, out_w: int,
                 dog_w: int) -> None:
     _begin(res_w, out_w, dog_w)
     limits = req["limits"]
@@ -402,17 +403,21 @@ def _cold_child(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int,
 def _warm_child(device: str, memory: int, control: int, res_w: int, out_w: int,
                 dog_w: int) -> None:
     _begin(res_w, out_w, dog_w, control)
-    no_cuda = accelerator.prepare("", device, memory)
+    if accelerator.prepare("", device, memory) is not None:
+        # The device did not start while the run before executed (its learner
+        # code may hold the GPU's memory): no answer for the next run from
+        # here; the zygote forks a fresh child for it once that run is over.
+        _exit(accelerator.EXIT_NO_CUDA)
     header, inputs = framing.read_frame(CONTROL_FD, MAX_INPUTS)
     os.close(CONTROL_FD)
     req = header["request"]
     if req.get("device") != device or int(req["limits"]["memory"]) != memory:
         raise RuntimeError("a pre-forked child got a request for another device or limit")
     _watchdog(req["limits"])
-    _run_request(req, inputs, str(header["workdir"]), no_cuda)
+    _run_request(req, inputs, str(header["workdir"]), None)
 
 
-def _run_request(req: dict, inputs: bytes, workdir: str, no_cuda: str | None) -> None:
+def _run_request(req: dict, inputs: bytes | bytearray, workdir: str, no_cuda: str | None) -> None:
     if no_cuda is not None:
         os.write(2, f"[grader] {accelerator.NO_CUDA_PREFIX}{no_cuda}\n".encode())
         _exit(accelerator.EXIT_NO_CUDA)
@@ -421,7 +426,7 @@ def _run_request(req: dict, inputs: bytes, workdir: str, no_cuda: str | None) ->
     limits = req["limits"]
     device = str(req.get("device", "cpu"))
     sys.path.insert(0, workdir)
-    tensors = FreshInputs(_st_load(inputs) if inputs else {})
+    tensors = FreshInputs(_st_load(bytes(inputs)) if inputs else {})
     # a warning raised by the grader's own probe code is not the learner's output
     warnings.filterwarnings("ignore", module=r"^(gchild|grader\.child)(\.|$)")
     rec = GuardedRecorder(RESULT_FD, workdir)

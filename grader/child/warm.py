@@ -20,9 +20,16 @@ What keeps this as safe as a fresh fork:
   scrubs that before it answers);
 * learner code of the run beside it (same uid) cannot read or write its
   memory or file descriptors (not dumpable, ptrace refused) nor its request
-  pipe (every fd is closed in a child before learner code runs); it can only
-  signal it: a waiting child that was stopped, killed or ended is not used
-  (the run gets a fresh fork, with the same result);
+  pipe (every fd is closed in a child before learner code runs); it can
+  signal it, and change what the kernel keeps about it (limits with
+  ``prlimit``, priority, scheduling policy, CPU affinity, I/O priority): a
+  waiting child that was stopped, killed or ended, or whose attributes are no
+  longer the zygote's, is not used (the run gets a fresh fork, with the same
+  result);
+* a child whose device did not start (learner code of the run beside it can
+  take the GPU's memory) ends at once instead of waiting, so the next run is
+  not told that CUDA is unusable: it gets a fresh fork, which starts the
+  device once the run before has ended;
 * the zygote reaps it only through ``Warm.reaped``, so its pid, spared by the
   clean-up after other runs, cannot be taken by another process meanwhile.
 """
@@ -36,13 +43,10 @@ import signal
 import time
 from dataclasses import dataclass, field
 
-from . import framing, processes, runner
+from . import framing, kernel_state, processes, runner
 
 PR_SET_PDEATHSIG = 1
 HANDOVER_TIMEOUT = 10.0   # seconds to write a request into a waiting child's pipe
-# tasks (threads) a waiting child may hold, not counted against the learner's
-# process limit in the run beside it (CUDA and autograd start some)
-RESERVED_TASKS = 64
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _exit = os._exit
@@ -71,22 +75,35 @@ class Warm:
         return self.device.startswith("cuda") or request.get("probe") not in REAL_GPU_PROBES
 
     def waiting(self) -> bool:
-        """Still there and not stopped (a learner process may have signalled it)."""
+        """Still there, not stopped (a learner process may have signalled it)
+        and with the zygote's own limits, priority, affinity and scheduling
+        (a learner process may have changed them: the child could not raise a
+        lowered hard limit again).  Asked when no learner process is left."""
         if self.ended:
             return False
         if self.pidfd is not None:
             ready, _, _ = select.select([self.pidfd], [], [], 0)
             if ready:
                 return False
-        return processes.status(self.pid) not in processes.GONE | processes.STOPPED
+        if processes.status(self.pid) in processes.GONE | processes.STOPPED:
+            return False
+        try:
+            return kernel_state.attributes(self.pid) == kernel_state.own_attributes()
+        except OSError:
+            return False
 
-    def hand_over(self, request: dict, inputs: bytes, workdir: str) -> bool:
+    def hand_over(self, request: dict, inputs: bytearray, workdir: str) -> bool:
         """Send the run's request; False (and the child is no use) if it
-        cannot be delivered in time."""
-        data = memoryview(framing.encode({"request": request, "workdir": workdir}, inputs))
+        cannot be delivered in time.  The inputs are written from the
+        zygote's own buffer (no copy of them is left here)."""
+        head = framing.encode_head({"request": request, "workdir": workdir}, len(inputs))
+        queue = [memoryview(head), memoryview(inputs)]
         deadline = time.monotonic() + HANDOVER_TIMEOUT
         try:
-            while data:
+            while queue:
+                if not queue[0]:
+                    queue.pop(0).release()
+                    continue
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -94,15 +111,18 @@ class Warm:
                 if not ready:
                     continue
                 try:
-                    n = os.write(self.control, data)
+                    n = os.write(self.control, queue[0])
                 except BlockingIOError:
                     continue
-                data = data[n:]
+                rest = queue[0][n:]
+                queue[0].release()
+                queue[0] = rest
             return True
         except OSError:
             return False
         finally:
-            data.release()
+            for view in queue:
+                view.release()
             os.close(self.control)
             self.control = -1
 

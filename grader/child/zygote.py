@@ -14,8 +14,9 @@ Memory hygiene (``memory.py``).  Every child is a fork of this process, so it
 can read all of this process's memory, freed blocks included.  Submission
 bytes and the bytes children send back therefore only ever live in buffers
 owned here, which are zeroed as soon as they are no longer needed: the
-submission when the next one arrives (or at exit), a run's captured output,
-observations and watchdog text as soon as the reply is written.  Nothing of
+submission when the next one arrives (or at exit), a run's inputs (they may be
+a file learner code wrote, read back by a learner-free run) and its captured
+output, observations and watchdog text as soon as the reply is written.  Nothing of
 one submission is left for the children of the next to find.
 
 This module is the protocol server; a run is watched by ``supervision.py``,
@@ -48,6 +49,7 @@ import torch
 
 from . import accelerator, framing, hangup, kernel_state, memory, processes, runner, warm
 from .memory import Capture
+from .accelerator import EXIT_NO_CUDA
 from .supervision import WATCHDOG_CAP, Pipes, Watch, supervise
 from .wipe import wipe
 
@@ -214,7 +216,7 @@ class ZygoteServer:
         return path
 
     # -- one run --------------------------------------------------------------
-    def run(self, req: dict, inputs: bytes, fd_out: int) -> None:
+    def run(self, req: dict, inputs: bytearray, fd_out: int) -> None:
         self.runs += 1
         self.wipe_scratch()
         try:
@@ -233,26 +235,20 @@ class ZygoteServer:
         if wanted and self.warm is None:
             self.start_warm(str(wanted), int(limits["memory"]))
         if self.warm is not None:
-            req["limits"] = limits = dict(limits, reserved_tasks=warm.RESERVED_TASKS)
-        started = time.monotonic()
-        if ahead is not None and ahead.hand_over(req, inputs, workdir):
-            pid, pipes = ahead.pid, Pipes(*ahead.fds)
-            ahead.fds = (-1, -1, -1)
-            ahead.close_fds()         # its pidfd: supervise opens its own
-        else:
-            if ahead is not None:
-                ahead.discard()
-                ahead = None
-            pid, pipes = self.fork_child(req, inputs, workdir)
-        caps = {pipes.result: Capture(int(limits["result"]) + 1),
-                pipes.output: Capture(int(limits["output"]) + 1),
-                pipes.watchdog: Capture(WATCHDOG_CAP)}
+            # its tasks count against the user's RLIMIT_NPROC: not the learner's.  What it
+            # holds now (a child still starting its device may add a few later: the
+            # learner then gets fewer, never more)
+            req["limits"] = limits = dict(limits, reserved_tasks=processes.tasks(self.warm.pid))
+        reply, pipes, caps = self.attempt(req, inputs, workdir, ahead)
+        if reply["ahead"] and reply["exit_code"] == EXIT_NO_CUDA and reply["stopped"] is None:
+            # it did not start its device, and ended without reading the request (the
+            # run before it may have held the GPU): the run gets a fresh child, as
+            # without a child ahead.  No learner code ran.
+            for cap in caps.values():
+                cap.scrub()
+            self.reap()
+            reply, pipes, caps = self.attempt(req, inputs, workdir, None)
         try:
-            try:
-                reply = supervise(self.watch, pid, started, limits, pipes, caps)
-            finally:
-                for fd in pipes.all():
-                    os.close(fd)
             if reply["stopped"] is None:
                 left = self.others()
                 grace = time.monotonic() + LEFTOVER_GRACE
@@ -267,7 +263,6 @@ class ZygoteServer:
             parts = [caps[pipes.result].parts(max_result), caps[pipes.output].parts(max_out),
                      caps[pipes.watchdog].parts(WATCHDOG_CAP)]
             reply["sizes"] = [sum(len(v) for v in p) for p in parts]
-            reply["ahead"] = ahead is not None
             framing.write_frame_parts(fd_out, reply, [v for p in parts for v in p])
             for p in parts:
                 for v in p:
@@ -276,7 +271,37 @@ class ZygoteServer:
             for cap in caps.values():
                 cap.scrub()
 
-    def fork_child(self, req: dict, inputs: bytes, workdir: str) -> tuple[int, Pipes]:
+    def attempt(self, req: dict, inputs: bytearray, workdir: str,
+                ahead: warm.Warm | None) -> tuple[dict, Pipes, dict[int, Capture]]:
+        """Run the request in ``ahead`` (a child started ahead) or a fresh
+        child, and watch it to its end; its outcome and what it sent."""
+        limits = req["limits"]
+        started = time.monotonic()
+        served_ahead = ahead is not None and ahead.hand_over(req, inputs, workdir)
+        if served_ahead:
+            pid, pipes = ahead.pid, Pipes(*ahead.fds)
+            ahead.fds = (-1, -1, -1)
+            ahead.close_fds()         # its pidfd: supervise opens its own
+        else:
+            if ahead is not None:
+                ahead.discard()
+            pid, pipes = self.fork_child(req, inputs, workdir)
+        caps = {pipes.result: Capture(int(limits["result"]) + 1),
+                pipes.output: Capture(int(limits["output"]) + 1),
+                pipes.watchdog: Capture(WATCHDOG_CAP)}
+        try:
+            reply = supervise(self.watch, pid, started, limits, pipes, caps)
+            reply["ahead"] = served_ahead
+        except BaseException:
+            for cap in caps.values():
+                cap.scrub()
+            raise
+        finally:
+            for fd in pipes.all():
+                os.close(fd)
+        return reply, pipes, caps
+
+    def fork_child(self, req: dict, inputs: bytearray, workdir: str) -> tuple[int, Pipes]:
         """A fresh child for this run: its pid and the read ends of its pipes."""
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -333,19 +358,27 @@ class ZygoteServer:
                         memory.compact()
                     framing.write_frame(fd_out, {"op": "ok"})
                     continue
-                payload = framing.read_exact(fd_in, size) if size <= MAX_SUBMISSION else None
-                if payload is None:
+                if size > MAX_SUBMISSION:
                     raise framing.FrameError("request too large")
-                if op == "quit":
-                    return
-                if op == "run":
-                    try:
-                        self.run(req, payload, fd_out)
-                    except SandboxBroken as exc:
-                        framing.write_frame(fd_out, {"op": "failure", "message": str(exc)[:2000]})
+                # a run's inputs may be bytes a learner wrote (the files that
+                # _verify_files has read back): zeroed once the run is over
+                payload = bytearray(size)
+                try:
+                    framing.read_into(fd_in, payload)
+                    if op == "quit":
                         return
-                else:
-                    framing.write_frame(fd_out, {"op": "error", "message": f"unknown op {op!r}"})
+                    if op == "run":
+                        try:
+                            self.run(req, payload, fd_out)
+                        except SandboxBroken as exc:
+                            framing.write_frame(fd_out, {"op": "failure",
+                                                         "message": str(exc)[:2000]})
+                            return
+                    else:
+                        framing.write_frame(fd_out, {"op": "error",
+                                                     "message": f"unknown op {op!r}"})
+                finally:
+                    memory.zero(payload)
         finally:
             self.drop_warm()
             self.forget_submission()
