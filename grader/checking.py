@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pytest_jsonreport.plugin import JSONReport
 
-from .checks import load_catalog
+from . import assignment
 from .feedback import MAX_MESSAGE, CheckFailed, NotRun
 from .i18n import _
 from .observations import Observation
@@ -128,16 +128,19 @@ class ObservationPlugin:
                                        ("message", message), ("blocked", blocked)])
 
 
-def run_checks(observations: dict[str, dict[str, Observation]]) -> dict[str, CheckOutcome]:
-    """Run every hidden check; returns outcomes by check id."""
-    load_catalog()
+def run_checks(observations: dict[str, dict[str, Observation]],
+               work: assignment.Assignment | None = None) -> dict[str, CheckOutcome]:
+    """Run every hidden check of ``work`` (by default this course's
+    assignment); returns outcomes by check id."""
+    work = work or assignment.default()
+    work.catalog()  # its check modules, imported under the names pytest gives them
     json_plugin = JSONReport()
     args = ["-c", str(CHECKS_DIR / "checks.ini"), "--rootdir", str(CHECKS_DIR),
             "-p", "pytest_jsonreport.plugin", "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:unraisableexception",
             "-p", "no:threadexception", "-p", "no:faulthandler", "-p", "no:logging",
             "-p", "no:warnings", "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin",
-            "-q", "--no-header",
-            "--json-report-file=none", str(CHECKS_DIR)]
+            "-q", "--no-header", "--noconftest",
+            "--json-report-file=none", *[str(f.checks_path) for f in work.files]]
     sink = io.StringIO()
     autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only our plugins: fast and predictable

@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load as load_safetensors
 
 from .child import framing
+from .limits import Limits
 from .child.accelerator import EXIT_NO_CUDA, NO_CUDA_PREFIX  # CUDA did not start in the sandbox
 from .steps import translate
 from .untrusted import TooLarge, clean_text, load_json, shorten
@@ -55,6 +56,8 @@ class Observation:
     problem: dict | None = None     # the run did not finish normally
     # the probe parameters the grader sent (set by the grader, never by the child)
     request: dict = field(default_factory=dict)
+    # the limits the run had (set by the grader): messages about a limit quote them
+    limits: Limits = field(default_factory=Limits)
 
     def step_failed(self, name: str) -> bool:
         return name in self.errors
@@ -86,7 +89,7 @@ def parse_run(exercise: str, device: str, reply: dict, raw: bytes, workdir_hint:
             kind = header.get("t")
             if kind == "step":
                 step = (_text(header.get("name"), 200),
-                        translate(_text(header.get("label"), 300)))
+                        translate(header.get("label")))
                 if len(obs.steps) < MAX_STEPS:
                     obs.steps.append(step)
                 else:       # keep the first steps and the last one (where the run was)

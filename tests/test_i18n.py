@@ -205,11 +205,11 @@ def test_spanish_reports_leave_no_catalog_string_in_english(spanish_docs, catalo
 
 
 def test_spanish_class_overview_leaves_no_catalog_string_in_english(spanish_docs, catalog):
-    from grader.exercises import EXERCISES
+    from grader.assignment import default
 
     translate = i18n.translations("es").gettext
     page = render_index(spanish_docs, [{"id": e.id, "title": translate(e.title)}
-                                       for e in EXERCISES], lang="es")
+                                       for e in default().exercises], lang="es")
     assert english_left(page, catalog) == []
     for word in ("Resumen de la clase", "Puntuación media", "Descargar el libro de calificaciones",
                  "Distribución de las puntuaciones totales"):

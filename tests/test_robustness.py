@@ -37,8 +37,7 @@ from grader.observations import (MAX_FRAMES, MAX_RESULT_NODES, MAX_STEPS, MAX_TE
                                  MAX_TENSORS, Observation, parse_run, watchdog_location)
 from grader.report import render_index, render_report
 from grader.checking import CheckOutcome, DeviceOutcome
-from grader.checks import checks_of
-from grader.exercises import EXERCISES
+from grader.assignment import default
 from grader.results import build_results, error_results
 from grader.sandbox import Isolation
 
@@ -239,7 +238,7 @@ def test_results_json_stays_small_whatever_the_runs_sent(tmp_path):
     still under 2 MB, and so is the report."""
     frame_ = {"file": "f" * 200, "line": 1, "function": "g" * 200, "code": "c" * 300}
     observations = {}
-    for ex in EXERCISES:
+    for ex in default().exercises:
         observations[ex.id] = {}
         for device in ("cpu", "cuda"):
             obs = Observation(ex.id, device, output="\x00" * 40_000)
@@ -249,7 +248,7 @@ def test_results_json_stays_small_whatever_the_runs_sent(tmp_path):
             observations[ex.id][device] = obs
     outcomes = {info.id: CheckOutcome(info.id, {d: DeviceOutcome("failed", f"{d} " + "x" * 1990)
                                                 for d in ("cpu", "cuda")})
-                for ex in EXERCISES for info in checks_of(ex.id)}
+                for info in default().catalog().values()}
     set_language("en")
     doc = build_results(name="n", observations=observations, outcomes=outcomes, files={},
                         options=Options(devices=["cpu", "cuda"]),
@@ -267,7 +266,7 @@ def test_the_class_overview_links_folders_whose_names_are_not_utf8():
                           isolation=Isolation(True, "bubblewrap")),
             error_results(name="ana maría", error="x", options=options,
                           isolation=Isolation(True, "bubblewrap"))]
-    html = render_index(docs, [{"id": ex.id, "title": ex.id} for ex in EXERCISES])
+    html = render_index(docs, [{"id": ex.id, "title": ex.id} for ex in default().exercises])
     assert 'href="jos%E9/report.html">jos\ufffd</a>' in html
     assert 'href="ana%20mar%C3%ADa/report.html">ana maría</a>' in html
     html.encode("utf-8")

@@ -11,8 +11,8 @@ import torch
 from conftest import SOLUTIONS
 from torch import nn
 
-from grader.checks.test_initializers import LAYERS, SPECS
-from grader.child import fixtures
+from grader.assignments.custom_models.initializers import fixtures
+from grader.assignments.custom_models.initializers.checks import LAYERS, SPECS
 from grader.feedback import CheckFailed
 from grader.statistics import ks_test, normal_cdf, uniform_cdf
 

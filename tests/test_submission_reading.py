@@ -6,8 +6,10 @@ import shutil
 
 from conftest import SOLUTIONS, failing
 
-from grader.exercises import FILES
+from grader.assignment import default
 from grader.grading import MAX_FILES, read_submission, read_submission_notes
+
+FILES = default().file_names
 
 
 def _submission(tmp_path):

@@ -92,13 +92,13 @@ class Recorder:
         return info
 
     # -- steps ----------------------------------------------------------
-    def mark(self, name: str, label: str = "") -> None:
+    def mark(self, name: str, label: str | dict = "") -> None:
         try:
             framing.write_frame(self.fd, {"t": "step", "name": name, "label": label})
         except OSError:
             pass
 
-    def step(self, name: str, label: str = "") -> "_Step":
+    def step(self, name: str, label: str | dict = "") -> "_Step":
         return _Step(self, name, label)
 
     def value(self, name: str, value: object) -> None:
@@ -131,7 +131,7 @@ _SAFE_DTYPES = {
 
 
 class _Step:
-    def __init__(self, rec: Recorder, name: str, label: str) -> None:
+    def __init__(self, rec: Recorder, name: str, label: str | dict) -> None:
         self.rec = rec
         self.name = name
         self.label = label

@@ -172,8 +172,8 @@ def warm_up() -> None:
     import copy, random, json, pickle, zipfile, tempfile, pathlib, math  # noqa: F401,E401
     import torch.nn.functional  # noqa: F401
     import torch.optim  # noqa: F401
-    from . import device_audit, fixtures  # noqa: F401
-    for name in probes.MODULES:
+    from . import device_audit  # noqa: F401
+    for name in probes.BUILT_IN:
         importlib.import_module(f"{probes.__name__}.{name}")
     net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.BatchNorm1d(4))
     net(torch.randn(2, 4)).sum()
@@ -335,6 +335,16 @@ class FreshInputs(dict):
         return self[key] if key in self else default
 
 
+def _probe(req: dict) -> probes.Probe:
+    """The probe a request names: a function of the exercise folder whose
+    sources it carries (``probe_folder``), or a built-in one."""
+    folder = req.get("probe_folder")
+    if folder:
+        module = probes.load_folder(str(folder["name"]), dict(folder["sources"]))
+        return getattr(module, str(req["probe"]))
+    return probes.get(str(req["probe"]))
+
+
 def child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int, dog_w: int) -> None:
     """Never returns: the child always ends with ``os._exit``."""
     try:
@@ -366,7 +376,7 @@ def _child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int,
     os.environ["TMPDIR"] = os.path.join(workdir, ".scratch")
     device = str(req.get("device", "cpu"))
     # CUDA starts (or the GPU is hidden) before the limits: see accelerator.py
-    no_cuda = accelerator.prepare(str(req.get("probe", "")), device, int(limits["memory"]))
+    no_cuda = accelerator.prepare(bool(req.get("real_gpus")), device, int(limits["memory"]))
     if no_cuda is not None:
         os.write(2, f"[grader] {accelerator.NO_CUDA_PREFIX}{no_cuda}\n".encode())
         _exit(accelerator.EXIT_NO_CUDA)
@@ -378,7 +388,7 @@ def _child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int,
     _set_limits(limits, bool(req.get("pid_namespace")))
     _no_privileges()
     torch.manual_seed(int(req.get("seed", 0)))
-    probe = probes.get(req["probe"])
+    probe = _probe(req)
     params = dict(req.get("params", {}))
     module = None
     for name, message in dict(req.get("stubs") or {}).items():

@@ -6,12 +6,12 @@ import math
 
 import torch
 
-from ..child import fixtures
-from ..feedback import CheckFailed, expect_distribution, fail, require, tensor, value
-from ..i18n import N_, _
-from ..statistics import my_init_cdf, normal_cdf, uniform_cdf
-from . import check
-from .common import inputs
+from grader.feedback import CheckFailed, expect_distribution, fail, require, tensor, value
+from grader.i18n import N_, _
+from grader.statistics import my_init_cdf, normal_cdf, uniform_cdf
+from grader.checks import check
+from grader.checks.common import inputs
+from . import fixtures
 
 
 def _sent(o) -> dict[str, torch.Tensor]:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import fixtures
-from . import probe
+from . import fixtures
 
 
-@probe("initializer")
 def initializer(rec, mod, t, device, params):
     name = params["function"]
     with rec.step("lookup", f"initializers.{name}") as s:
