@@ -49,7 +49,7 @@ class Exercise:
     """One exercise: what the grader sends to its probe and how it reads the result."""
 
     id: str
-    file: str                       # the learner's file, e.g. "blocks.py"
+    file: str                       # the learner's file, e.g. blocks.py
     title: str                      # N_-marked, translated when shown
     probe: str                      # the function of the folder's probe.py that runs it
     seed: int                       # torch.manual_seed in the child before the probe
@@ -77,7 +77,7 @@ class Exercise:
 class ExerciseFile:
     """One file of the submission and the grader folder that knows it."""
 
-    name: str                       # "blocks.py"
+    name: str                       # the learner's file, e.g. blocks.py
     folder: Path
     package: str                    # dotted name of the folder's package
     order: int

@@ -1,7 +1,7 @@
 """What the folders given to ``grade`` hold: one rule for what a submission is.
 
 * Several folders given (``grade class/*/``): each is one learner's submission.
-* One folder given: if it holds one of the exercise files (``blocks.py``...)
+* One folder given: if it holds one of the assignment's files (``blocks.py``...)
   itself, or fewer than two subfolders, it is one submission; otherwise it is
   a *class* and each subfolder is a learner's submission (``grade class/`` is
   then the same as ``grade class/*/``).  Hidden folders, ``__pycache__``,
@@ -109,8 +109,9 @@ def contents_notice(folder: Path, files: tuple[str, ...]) -> str | None:
                            "directly in the submission folder.")
     if any(f.endswith(".ipynb") for f in found):
         notice += ". " + _("A notebook cannot be graded: copy each exercise's code into the file "
-                          "the exercise names (blocks.py, layers.py, ...), or use Jupyter's "
-                          "File > Download as > Python (.py) and split it into those files.")
+                          "the exercise names ({files}), or use Jupyter's "
+                          "File > Download as > Python (.py) and split it into those files.").format(
+                              files=", ".join((*files[:2], "...")))
     return notice
 
 
