@@ -15,6 +15,7 @@ import pytest
 from pytest_jsonreport.plugin import JSONReport
 
 from . import assignment
+from .child.protocol import SUFFIX_INPUT_CHANGED
 from .feedback import MAX_MESSAGE, CheckFailed, NotRun
 from .i18n import _
 from .observations import Observation
@@ -119,7 +120,7 @@ class ObservationPlugin:
             else:
                 message = shorten(_("internal error of the grader's check: {error}").format(
                     error=f"{type(exc).__name__}: {exc}"), 1000)
-            if not blocked and any(k.endswith(".input_changed") and v is True
+            if not blocked and any(k.endswith(SUFFIX_INPUT_CHANGED) and v is True
                                    for k, v in obs.values.items()):
                 message += _(" (note: forward changed its input X in place, e.g. with X.sub_() "
                              "or X -= ...; a module must leave its input alone and compute a "

@@ -10,6 +10,7 @@ import math
 
 import torch
 
+from .child.protocol import SETUP_STEPS, STEP_IMPORT
 from .i18n import _
 from .observations import Observation
 from .problems import describe_error, describe_problem
@@ -44,11 +45,11 @@ def label_of(o: Observation, step: str) -> str:
 
 def require(o: Observation, step: str) -> None:
     """The step ran and did not raise; otherwise fail with what happened."""
-    if "import" in o.errors:
-        not_run(describe_error(o.errors["import"], label_of(o, "import"), o.limits))
+    if STEP_IMPORT in o.errors:
+        not_run(describe_error(o.errors[STEP_IMPORT], label_of(o, STEP_IMPORT), o.limits))
     if step in o.errors:
         fail(describe_error(o.errors[step], label_of(o, step), o.limits))
-    for pre in ("construct", "lookup"):
+    for pre in SETUP_STEPS:
         if pre in o.errors and pre != step:
             fail(describe_error(o.errors[pre], label_of(o, pre), o.limits))
     if o.problem is not None:

@@ -15,6 +15,7 @@ from . import __version__, assignment
 from .assignment import Assignment, Exercise
 from .checking import run_checks
 from .checks.common import inputs as exercise_inputs
+from .child.protocol import STEP_IMPORT, ErrorKind, Problem
 from .i18n import N_, _
 from .inputs import encode_inputs
 from .limits import Limits
@@ -71,11 +72,11 @@ def devices_for(ex: Exercise, devices: list[str]) -> list[str]:
 
 def _failed_at_import(obs: Observation) -> bool:
     """The module itself is broken: every exercise of its file would fail alike."""
-    if "import" in obs.errors:
+    if STEP_IMPORT in obs.errors:
         return True
-    if obs.problem is None or obs.problem.get("kind") == "sandbox":
+    if obs.problem is None or obs.problem.get("kind") == Problem.SANDBOX:
         return False
-    return bool(obs.steps) and obs.steps[-1][0] == "import"
+    return bool(obs.steps) and obs.steps[-1][0] == STEP_IMPORT
 
 
 _NO_MODULE = re.compile(r"^No module named '([A-Za-z_][A-Za-z0-9_]*)'$")
@@ -84,9 +85,9 @@ _NO_MODULE = re.compile(r"^No module named '([A-Za-z_][A-Za-z0-9_]*)'$")
 def _import_origin(obs: Observation, files: dict[str, bytes],
                    contract: tuple[str, ...]) -> str | None:
     """The submission's top-level file in which an import failure happened."""
-    err = obs.errors.get("import")
+    err = obs.errors.get(STEP_IMPORT)
     if err is not None:
-        if err.get("kind") == "syntax" and err.get("file") in files:
+        if err.get("kind") == ErrorKind.SYNTAX and err.get("file") in files:
             return err["file"]
         missing = _NO_MODULE.match(str(err.get("message", "")))
         if err.get("type") == "ModuleNotFoundError" and missing:
@@ -167,7 +168,7 @@ def _verify_files(zygote: Zygote, ex: Exercise, obs: Observation) -> None:
             obs.errors[into] = ver.errors[into]
         elif into not in ver.values:
             kind = ver.problem.get("kind", "?") if ver.problem else "?"
-            obs.errors[into] = {"type": "Error", "message": kind, "kind": "exception",
+            obs.errors[into] = {"type": "Error", "message": kind, "kind": ErrorKind.EXCEPTION,
                                 "frames": []}
         else:
             obs.values[into] = ver.values[into]
@@ -192,13 +193,13 @@ def collect(zygote: Zygote, files: dict[str, bytes], devices: list[str],
         for device in devices_for(ex, devices):
             if ex.file not in files:
                 per_device[device] = Observation(ex.id, device, limits=limits, problem={
-                    "kind": "missing_file", "file": ex.file, **missing_file_clues(ex.file, files)})
+                    "kind": Problem.MISSING_FILE, "file": ex.file, **missing_file_clues(ex.file, files)})
                 continue
             if ex.file in broken:
                 per_device[device] = _copy_for(broken[ex.file], ex, device)
                 continue
             obs = _run(zygote, ex, device, limits, stubs=stubs)
-            if obs.problem is not None and obs.problem.get("kind") == "cuda_unavailable":
+            if obs.problem is not None and obs.problem.get("kind") == Problem.CUDA_UNAVAILABLE:
                 raise CudaUnusable(obs.problem.get("detail", ""))
             for _attempt in range(len(work.files)):
                 # its import failed in another file of the submission: grade it

@@ -7,6 +7,7 @@ import json
 
 from .assignment import Assignment, Exercise
 from .checking import CheckOutcome
+from .child.protocol import SETUP_STEPS, STEP_IMPORT, ErrorKind
 from .feedback import MAX_MESSAGE
 from .i18n import _, language
 from .limits import human_size
@@ -21,13 +22,13 @@ MAX_DOCUMENT = 1_500_000    # bytes of results.json: learner text is cut to fit
 def _exercise_problem(per_device: dict[str, Observation]) -> dict | None:
     """What broke the whole exercise, if anything: import error, crash, hang..."""
     for obs in per_device.values():
-        for pre in ("import", "construct", "lookup"):
+        for pre in (STEP_IMPORT, *SETUP_STEPS):
             if pre in obs.errors:
                 err = obs.errors[pre]
                 label = next((lab for n, lab in obs.steps if n == pre), pre)
-                if pre == "import":
+                if pre == STEP_IMPORT:
                     label = f"import {label}"
-                return {"kind": err.get("kind", "exception"), "device": obs.device,
+                return {"kind": err.get("kind", ErrorKind.EXCEPTION), "device": obs.device,
                         "message": shorten(describe_error(err, label, obs.limits),
                                            MAX_MESSAGE),
                         "error": err}
@@ -37,8 +38,8 @@ def _exercise_problem(per_device: dict[str, Observation]) -> dict | None:
                                        MAX_MESSAGE), "error": None,
                     "detail": obs.problem.get("detail", "")}
     errors = [e for obs in per_device.values() for e in obs.errors.values()]
-    if errors and all(e.get("kind") == "not_implemented" for e in errors):
-        return {"kind": "not_implemented", "device": "cpu", "error": None,
+    if errors and all(e.get("kind") == ErrorKind.NOT_IMPLEMENTED for e in errors):
+        return {"kind": ErrorKind.NOT_IMPLEMENTED, "device": "cpu", "error": None,
                 "message": _("not implemented yet (NotImplementedError)")}
     return None
 
@@ -62,7 +63,7 @@ def _learner_errors(ex: Exercise, per_device: dict[str, Observation]) -> list[di
 def _status(score: float, max_score: float, problem: dict | None, outcomes) -> str:
     if score >= max_score:
         return "passed"
-    if problem and problem["kind"] == "not_implemented":
+    if problem and problem["kind"] == ErrorKind.NOT_IMPLEMENTED:
         return "not_implemented"
     if problem:
         return "error"

@@ -24,7 +24,7 @@ def _init_observation(name: str, init) -> Observation:
         for key, value in net.state_dict().items():
             value.copy_(t[f"state/{key}"])
     net.apply(init)
-    lin = nn.Linear(30, 20, bias=False)
+    lin = fixtures.no_bias_linear()
     with torch.no_grad():
         lin.weight.copy_(t["no_bias/initial"])
     init(lin)

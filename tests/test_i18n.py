@@ -248,3 +248,26 @@ def test_terminal_summary_is_in_spanish(spanish_docs):
         assert words in out, words
     for english in ("points", "Exercise", "Status", "passed", "submissions"):
         assert english not in out, english
+
+
+def test_every_step_label_in_words_is_a_catalog_message(catalog):
+    """Step labels travel from the sandbox as message ids (grader/child/steps.py)
+    and are translated in the grader: every ``label(...)`` in the probes names
+    its message with ``N_`` (so that extraction, and the tests above, see it) or
+    a fixture's name table, whose values are ``N_``-marked."""
+    import ast
+
+    probes = sorted((ROOT / "grader").rglob("probe.py")) + \
+        [ROOT / "grader" / "child" / "probes" / "__init__.py"]
+    seen = 0
+    for path in probes:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "label":
+                first = node.args[0]
+                assert isinstance(first, ast.Subscript) or (
+                    isinstance(first, ast.Call) and getattr(first.func, "id", "") == "N_"
+                    and isinstance(first.args[0], ast.Constant)
+                    and first.args[0].value in {key(m) for m in catalog}), \
+                    f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(first)}"
+                seen += 1
+    assert seen >= 10

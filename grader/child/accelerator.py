@@ -33,8 +33,7 @@ import os
 
 import torch
 
-EXIT_NO_CUDA = 72            # the child could not start CUDA (grader/observations.py)
-NO_CUDA_PREFIX = "CUDA is not usable in the sandbox: "
+from .protocol import EXIT_NO_CUDA, NO_CUDA_PREFIX  # noqa: E402,F401 - the child's side of them
 
 # torch's newer per-backend precision switches ("ieee", "tf32", "bf16", "none")
 _PRECISION = ("fp32_precision", "cuda.matmul.fp32_precision", "cudnn.fp32_precision",

@@ -38,14 +38,12 @@ from safetensors.torch import load as _st_load
 from torch import nn
 
 from . import accelerator, probes, recorder
+from .protocol import EXIT_INTERNAL, EXIT_MEMORY, STEP_IMPORT, cpu_limits
 from .recorder import Recorder
 
 RESULT_FD = 3
 OUTPUT_FD = 1
 WATCHDOG_FD = 4
-
-EXIT_INTERNAL = 70   # the probe or the recorder failed (not a learner step)
-EXIT_MEMORY = 71     # ... because memory ran out outside a learner step
 
 _exit = os._exit
 _isinstance = builtins.isinstance
@@ -239,8 +237,7 @@ def _set_limits(limits: dict, pid_namespace: bool) -> None:
             pass
 
     cap(resource.RLIMIT_CORE, 0)
-    cpu = int(float(limits["time"])) + 1
-    cap(resource.RLIMIT_CPU, cpu, cpu + 1)  # SIGXCPU first, SIGKILL a second later
+    cap(resource.RLIMIT_CPU, *cpu_limits(limits["time"]))  # SIGXCPU first, SIGKILL a second later
     cap(resource.RLIMIT_FSIZE, int(limits["file_size"]))
     cap(resource.RLIMIT_NOFILE, int(limits["open_files"]))
     # RLIMIT_NPROC counts every task of the user.  In the sandbox's own user
@@ -395,7 +392,7 @@ def _child_main(req: dict, inputs: bytes, workdir: str, res_w: int, out_w: int,
         if name != req.get("module"):
             sys.modules[str(name)] = _stub_module(str(name), str(message))
     if req.get("module"):
-        with rec.step("import", req["module"]):
+        with rec.step(STEP_IMPORT, req["module"]):
             module = importlib.import_module(req["module"])
         if module is None:
             rec.finish()

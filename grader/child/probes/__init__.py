@@ -24,6 +24,8 @@ import torch
 from torch import nn
 
 from .. import device_audit
+from ..protocol import (KEY_BUFFER_DEVICES, KEY_DEVICE_AUDIT, KEY_PARAM_DEVICES,
+                        STEP_DEVICE_AUDIT, STEP_TO_DEVICE, SUFFIX_DEVICE, SUFFIX_INPUT_CHANGED)
 from ..recorder import Recorder
 from ..steps import N_, label
 
@@ -118,24 +120,22 @@ def forward(rec, name: str, net, X, label: str | dict = ""):
         out = net(given)
         rec.value(f"{name}.type", type(out).__name__)
         if isinstance(out, torch.Tensor):
-            rec.value(f"{name}.device", out.device.type)
+            rec.value(f"{name}{SUFFIX_DEVICE}", out.device.type)
             rec.value(f"{name}.shape", list(out.shape))
             rec.value(f"{name}.dtype", str(out.dtype).replace("torch.", ""))
             rec.tensor(name, out)
     # compared after the step, with the grader's own functions put back
     if given.shape != X.shape or not torch.equal(given, X):
-        rec.value(f"{name}.input_changed", True)
+        rec.value(f"{name}{SUFFIX_INPUT_CHANGED}", True)
     return out if s.ok else None
 
 
 def move(rec, net: nn.Module, device: str) -> bool:
-    with rec.step("to_device", device) as s:
+    with rec.step(STEP_TO_DEVICE, device) as s:
         moved = net.to(device)
         rec.value("to_device.returns_self", moved is net)
-        rec.value("to_device.param_devices",
-                  sorted({p.device.type for p in net.parameters()}))
-        rec.value("to_device.buffer_devices",
-                  sorted({b.device.type for b in net.buffers()}))
+        rec.value(KEY_PARAM_DEVICES, sorted({p.device.type for p in net.parameters()}))
+        rec.value(KEY_BUFFER_DEVICES, sorted({b.device.type for b in net.buffers()}))
     return s.ok
 
 
@@ -143,10 +143,10 @@ def audit(rec, make: Callable[[], nn.Module], inputs: tuple, device: str) -> Non
     """On the CPU, look for GPU-only device bugs in a fresh instance."""
     if device != "cpu":
         return
-    with rec.step("device_audit", label(N_("forward pass on the CPU, looking for tensors that "
+    with rec.step(STEP_DEVICE_AUDIT, label(N_("forward pass on the CPU, looking for tensors that "
                                           "would be left on the CPU"))):
         net = make()
-        rec.value("device_audit", device_audit.audit(net, inputs, rec.learner_frames_from_stack))
+        rec.value(KEY_DEVICE_AUDIT, device_audit.audit(net, inputs, rec.learner_frames_from_stack))
 
 
 def describe(module: nn.Module, depth: int = 0) -> dict:

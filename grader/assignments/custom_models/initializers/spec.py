@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-import torch
-
 from grader.assignment import Exercise
 from grader.i18n import N_
 from grader.inputs import seeded_state
@@ -19,7 +17,7 @@ def initializer_inputs(seed: int) -> Callable[[], dict]:
     def make() -> dict:
         state = seeded_state(seed, fixtures.init_net)
         t = {f"state/{k}": v for k, v in state.items()}
-        t["no_bias/initial"] = seeded_state(7, lambda: torch.nn.Linear(30, 20, bias=False))["weight"]
+        t["no_bias/initial"] = seeded_state(7, fixtures.no_bias_linear)["weight"]
         return t
     return make
 
