@@ -110,8 +110,8 @@ def contents_notice(folder: Path, files: tuple[str, ...]) -> str | None:
     if any(f.endswith(".ipynb") for f in found):
         notice += ". " + _("A notebook cannot be graded: copy each exercise's code into the file "
                           "the exercise names ({files}), or use Jupyter's "
-                          "File > Download as > Python (.py) and split it into those files.").format(
-                              files=", ".join((*files[:2], "...")))
+                          "File > Download as > Python (.py) and split it into those "
+                          "files.").format(files=", ".join((*files[:2], "...")))
     return notice
 
 

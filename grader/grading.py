@@ -193,7 +193,8 @@ def collect(zygote: Zygote, files: dict[str, bytes], devices: list[str],
         for device in devices_for(ex, devices):
             if ex.file not in files:
                 per_device[device] = Observation(ex.id, device, limits=limits, problem={
-                    "kind": Problem.MISSING_FILE, "file": ex.file, **missing_file_clues(ex.file, files)})
+                    "kind": Problem.MISSING_FILE, "file": ex.file,
+                    **missing_file_clues(ex.file, files)})
                 continue
             if ex.file in broken:
                 per_device[device] = _copy_for(broken[ex.file], ex, device)

@@ -21,7 +21,8 @@ MINI = Path(__file__).resolve().parent / "mini_assignment"
 
 def test_an_assignment_loads_by_name_or_folder():
     course = assignment.load("custom_models")
-    assert course is assignment.default() is assignment.load(ROOT / "grader/assignments/custom_models")
+    assert course is assignment.default() is \
+        assignment.load(ROOT / "grader" / "assignments" / "custom_models")
     assert "custom_models" in assignment.bundled()
     mini = assignment.load(MINI)
     assert mini.name == "mini_assignment" and mini.file_names == ("activations.py", "losses.py")

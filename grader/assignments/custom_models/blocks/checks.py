@@ -174,7 +174,8 @@ def test_seq_keys(o):
         expected = list(nn.Sequential(*make()).state_dict().keys())
         if keys != expected:
             fail(_("state_dict() keys for the {chain} chain: expected {expected}, got "
-                   "{observed}").format(chain=_(fixtures.CHAIN_NAMES[chain]), expected=", ".join(expected),
+                   "{observed}").format(chain=_(fixtures.CHAIN_NAMES[chain]),
+                                        expected=", ".join(expected),
                                         observed=", ".join(map(str, keys)) or _("none")))
 
 

@@ -19,8 +19,9 @@ def mlp(rec, mod, t, device, params):
     if not move(rec, net, device):
         return
     for n in (1, 3, 64):
-        forward(rec, f"out{n}", net, t[f"X{n}"].to(device), label(N_("{call} on {name} of shape {shape}"),
-                                                   call="MLP.forward", name="X", shape=f"({n}, 20)"))
+        forward(rec, f"out{n}", net, t[f"X{n}"].to(device),
+                label(N_("{call} on {name} of shape {shape}"), call="MLP.forward", name="X",
+                      shape=f"({n}, 20)"))
     with rec.step("backward", label(N_("backward pass through {model}"), model="MLP")):
         net.zero_grad()
         out = net(t["X64"].to(device))
