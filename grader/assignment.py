@@ -26,8 +26,10 @@ gives an ``Assignment``; ``default()`` is this course's (``custom_models``).
 
 from __future__ import annotations
 
+import base64
 import functools
 import importlib
+import marshal
 import random
 import sys
 from dataclasses import dataclass, field
@@ -85,9 +87,22 @@ class ExerciseFile:
 
     @functools.cached_property
     def probe_sources(self) -> dict[str, str]:
-        """``fixtures.py`` and ``probe.py`` as text, for the sandbox."""
+        """``fixtures.py`` and ``probe.py`` as text."""
         return {name: (self.folder / name).read_text(encoding="utf-8")
                 for name in PROBE_SOURCES if (self.folder / name).is_file()}
+
+    @functools.cached_property
+    def probe_code(self) -> dict[str, str]:
+        """``probe_sources`` compiled once, for the sandbox (marshal, base64: the
+        child runs the grader's own interpreter).  Their file names are under the
+        probe toolkit's folder in the sandbox, so that tracebacks and the
+        watchdog tell them from learner code."""
+        from .sandbox import INNER_ROOT
+
+        return {name: base64.b64encode(marshal.dumps(compile(
+                    text, f"{INNER_ROOT}/gchild/probes/{self.package}/{name}", "exec",
+                    dont_inherit=True))).decode("ascii")
+                for name, text in self.probe_sources.items()}
 
     @property
     def checks_module(self) -> str:

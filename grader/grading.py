@@ -138,7 +138,7 @@ def _run(zygote: Zygote, ex: Exercise, device: str, limits: Limits | None = None
     request = {"probe": ex.probe, "module": ex.module, "device": device, "seed": ex.seed,
                "params": params, "exercise": ex.id, "stubs": stubs or {},
                "real_gpus": ex.real_gpus,
-               "probe_folder": {"name": where.package, "sources": where.probe_sources}}
+               "probe_folder": {"name": where.package, "code": where.probe_code}}
     data = encode_inputs(exercise_inputs(ex.id) if tensors is None else tensors)
     reply, raw = zygote.run(request, data)
     obs = parse_run(ex.id, device, reply, raw)

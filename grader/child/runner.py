@@ -334,10 +334,10 @@ class FreshInputs(dict):
 
 def _probe(req: dict) -> probes.Probe:
     """The probe a request names: a function of the exercise folder whose
-    sources it carries (``probe_folder``), or a built-in one."""
+    compiled modules it carries (``probe_folder``), or a built-in one."""
     folder = req.get("probe_folder")
     if folder:
-        module = probes.load_folder(str(folder["name"]), dict(folder["sources"]))
+        module = probes.load_folder(str(folder["name"]), dict(folder["code"]))
         return getattr(module, str(req["probe"]))
     return probes.get(str(req["probe"]))
 

@@ -5,8 +5,8 @@ A probe (a function of an exercise folder's ``probe.py``, see
 input tensors sent by the grader, the device name and JSON parameters
 (``Probe``).  It records observations only; it decides nothing.
 
-The exercise folders are not in the sandbox: the grader sends the sources of a
-folder's ``fixtures.py`` and ``probe.py`` with each run (``load_folder``), and
+The exercise folders are not in the sandbox: the grader sends a folder's
+``fixtures.py`` and ``probe.py``, compiled, with each run (``load_folder``), and
 they are loaded here as the subpackage ``<this package>.<folder>``, so that a
 probe imports this toolkit with ``from .. import forward``.  The probes that
 belong to no exercise (``verify``) are built in.
@@ -14,8 +14,9 @@ belong to no exercise (``verify``) are built in.
 
 from __future__ import annotations
 
+import base64
 import importlib
-import os
+import marshal
 import sys
 import types
 from typing import Any, Callable, Mapping, Protocol
@@ -58,24 +59,23 @@ def get(name: str) -> Probe:
     return _REGISTRY[name]
 
 
-def load_folder(name: str, sources: Mapping[str, str]) -> types.ModuleType:
-    """Load an exercise folder's sources (``{"fixtures.py": text, "probe.py":
-    text}``, in that order) as the package ``<this package>.<name>``; returns
-    its ``probe`` module.  Their file names are under this package's folder,
-    so that tracebacks and the watchdog tell them from learner code."""
+def load_folder(name: str, code: Mapping[str, str]) -> types.ModuleType:
+    """Load an exercise folder's modules (``{"fixtures.py": ..., "probe.py":
+    ...}``, in that order, each compiled by the grader: marshal, base64) as the
+    package ``<this package>.<name>``; returns its ``probe`` module."""
     package = f"{__name__}.{name.replace('.', '_')}"
-    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
     pkg = types.ModuleType(package)
     pkg.__path__ = []
     pkg.__package__ = package
     sys.modules[package] = pkg
-    for file, text in sources.items():
+    for file, data in code.items():
         short = file.removesuffix(".py")
+        compiled = marshal.loads(base64.b64decode(data))
         module = types.ModuleType(f"{package}.{short}")
         module.__package__ = package
-        module.__file__ = os.path.join(folder, file)
+        module.__file__ = compiled.co_filename
         sys.modules[module.__name__] = module
-        exec(compile(text, module.__file__, "exec"), module.__dict__)  # noqa: S102 - grader code
+        exec(compiled, module.__dict__)  # noqa: S102 - the grader's own code
         setattr(pkg, short, module)
     return pkg.probe
 
