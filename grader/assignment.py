@@ -131,9 +131,6 @@ class Assignment:
     def by_id(self) -> dict[str, Exercise]:
         return {ex.id: ex for ex in self.exercises}
 
-    def file_of(self, ex: Exercise) -> ExerciseFile:
-        return next(f for f in self.files if f.name == ex.file)
-
     def catalog(self) -> dict:
         """Every check of this assignment (``grader.checks.CheckInfo`` by id), in
         declaration order; imports the check modules once."""
@@ -218,6 +215,9 @@ def load(path_or_name: str | Path) -> Assignment:
     path = Path(path_or_name)
     if not path.is_dir() and (BUNDLED / str(path_or_name)).is_dir():
         path = BUNDLED / str(path_or_name)
+    if not path.is_dir():
+        raise ValueError(f"no folder {path_or_name} and no bundled assignment of that name "
+                         f"(bundled: {', '.join(bundled())})")
     return _load(path.resolve())
 
 

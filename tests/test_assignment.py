@@ -96,3 +96,8 @@ def test_the_core_names_no_exercise():
     found = {f"{p.relative_to(ROOT)}: {m.group(0)}" for p in core
              for m in pattern.finditer(p.read_text())}
     assert found == set()
+
+
+def test_an_unknown_assignment_names_the_bundled_ones():
+    with pytest.raises(ValueError, match="bundled: custom_models"):
+        assignment.load("no_such_assignment")

@@ -271,3 +271,15 @@ def test_every_step_label_in_words_is_a_catalog_message(catalog):
                     f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(first)}"
                 seen += 1
     assert seen >= 10
+
+
+def test_a_forged_step_label_is_shown_as_sent_never_formatted():
+    """Labels come from the sandbox: a message id is looked up and its fields
+    put in by name only (no attribute access, no padding, no deep nesting)."""
+    from grader.steps import label, translate
+
+    assert translate(label("{x.__class__} {y:>99999999} {z!r} {w}", x="a", y="b", z="c",
+                           w=label("{w}", w=label("{w}", w=label("{w}", w="deep"))))) == \
+        "{x.__class__} {y} {z} "
+    assert translate({"msgid": 3, "fields": {}}) == translate(["x"]) == ""
+    assert len(translate(label("{a}{a}{a}", a="x" * 1000))) <= 300

@@ -8,6 +8,7 @@ from torch import nn
 from .. import N_, audit, describe, forward, label, move, record_grads, record_parameters
 from . import fixtures
 
+
 def mlp(rec, mod, t, device, params):
     with rec.step("construct", "MLP()") as s:
         net = mod.MLP()

@@ -9,6 +9,7 @@ from grader.i18n import N_, _
 from grader.problems import describe_error, describe_problem
 from grader.checks import check
 
+
 def _runs(o) -> dict[int, str]:
     """Simulated GPU count -> the key of that run's observations (drawn by
     the grader per run, with one extra count besides 0, 1, 2 and 4)."""

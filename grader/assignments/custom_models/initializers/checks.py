@@ -19,6 +19,7 @@ def _sent(o) -> dict[str, torch.Tensor]:
     t = inputs(o.exercise)
     return {k.removeprefix("state/"): v for k, v in t.items() if k.startswith("state/")}
 
+
 # the Linear weights of the probe's network: (key, fan_in, fan_out)
 LAYERS = fixtures.linear_weights(fixtures.init_net())
 

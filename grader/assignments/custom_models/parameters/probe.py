@@ -8,6 +8,7 @@ from torch import nn
 from .. import N_, audit, describe, forward, label, move, record_grads, record_state
 from . import fixtures
 
+
 def nested_blocks(rec, mod, t, device, params):
     with rec.step("block1", "block1()"):
         rec.value("block1", describe(mod.block1()))

@@ -15,5 +15,6 @@ def N_(message: str) -> str:
 def io_net() -> nn.Module:
     return nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
 
+
 # the saved objects' names in step labels
 OBJECT_NAMES = {"tensor": N_("tensor"), "list": N_("list"), "dict": N_("dict")}
