@@ -373,7 +373,7 @@ def test_grade_or_error_turns_any_failure_into_that_submissions_error(grader, tm
                                                                      monkeypatch):
     sub = overlay(DATA / "hostile" / "syntax_error", tmp_path)
 
-    def broken(observations):
+    def broken(observations, work=None):
         raise RuntimeError("the checks broke\nsecond line")
 
     monkeypatch.setattr(grading, "run_checks", broken)
