@@ -50,7 +50,7 @@ import torch  # noqa: E402
 from grader import gpu_sandbox  # noqa: E402
 from grader.checking import run_checks  # noqa: E402
 from grader.child.accelerator import nvml_device_count  # noqa: E402
-from grader.exercises import BY_ID, EXERCISES  # noqa: E402
+from grader.assignment import default  # noqa: E402
 from grader.grading import _run, collect  # noqa: E402
 from grader.limits import Limits  # noqa: E402
 from grader.sandbox import (  # noqa: E402
@@ -68,7 +68,7 @@ BUDGET_S = 290.0
 JOBS = 4
 SOLUTIONS = ROOT / "solutions"
 DATA = ROOT / "tests" / "data"
-MODEL = [ex.id for ex in EXERCISES if ex.model]
+MODEL = [ex.id for ex in default().exercises if ex.model]
 GPU_SENSITIVE = ("load_params_no_map_location", "try_gpu_", "try_all_gpus_")
 EXIT_OK, EXIT_FAILED, EXIT_NO_CUDA, EXIT_BROKEN = 0, 1, 2, 3
 
@@ -209,7 +209,7 @@ def rlimits_only(check: Check) -> None:
     iso = Isolation(False, "rlimits", "gpu_check: rlimits only")
     with Zygote(Limits(), iso) as zyg:
         zyg.load_submission(read_submission(SOLUTIONS))
-        obs = _run(zyg, BY_ID["mlp"], "cuda")
+        obs = _run(zyg, default().by_id["mlp"], "cuda")
     check.record("sandbox: CUDA children (CUDA before limits, rlimits only)",
                  obs.problem is None and obs.values.get("out1.device") == "cuda",
                  problem=obs.problem)

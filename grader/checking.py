@@ -1,11 +1,13 @@
 """Runs the hidden checks (pytest, in this process) over observations.
 
-The outcomes are read from pytest's own reports, in ``ObservationPlugin``'s
-report hook: the message a learner sees depends on the exception a check
-raised (``CheckFailed``, ``NotRun``, a shape error), which only that hook has
-as an object.  (An earlier version passed them through pytest-json-report's
-in-memory report as ``user_properties``; that report was never written, and
-carried nothing the hook did not already know.)"""
+pytest-json-report carries the outcomes: its report has one entry per check
+and device, whose ``outcome`` is "passed" only when the set-up, the call and
+the tear-down all passed (a failing tear-down is an error, a skip is not a
+pass), and the check's ``user_properties``.  The one thing it cannot carry is
+the exception object, from which the learner's message is made (``CheckFailed``,
+``NotRun``, a shape error): ``ObservationPlugin``'s report hook turns it into
+text and puts it with the check's id and device in ``user_properties``; a
+check whose set-up failed never ran and gets no outcome."""
 
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from pytest_jsonreport.plugin import JSONReport
 
-from .checks import load_catalog
+from . import assignment
+from .child.protocol import SUFFIX_INPUT_CHANGED
 from .feedback import MAX_MESSAGE, CheckFailed, NotRun
 from .i18n import _
 from .observations import Observation
@@ -66,7 +70,6 @@ class ObservationPlugin:
     def __init__(self, observations: dict[str, dict[str, Observation]]) -> None:
         self.observations = observations
         self.remaining: dict[str, int] = {}
-        self.outcomes: dict[str, CheckOutcome] = {}
 
     def pytest_generate_tests(self, metafunc) -> None:
         marker = metafunc.definition.get_closest_marker("grader_check")
@@ -107,62 +110,55 @@ class ObservationPlugin:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
-        """A check's outcome on one device: passed if its call and teardown
-        passed (a check whose set-up failed never ran and has none)."""
-        report = (yield).get_result()
+        """After a check's call: its id, device and learner-facing message, for
+        the JSON report."""
+        yield
+        if call.when != "call":
+            return
         marker = item.get_closest_marker("grader_check")
         obs = item.callspec.params["o"]
-        if call.when == "call":
-            message, blocked = _explain(call.excinfo, obs)
-            self.outcomes.setdefault(marker.kwargs["id"], CheckOutcome(marker.kwargs["id"])) \
-                .devices[obs.device] = DeviceOutcome(
-                    "passed" if report.passed else "failed", message, blocked)
-        elif call.when == "teardown" and not report.passed:
-            outcome = self.outcomes.get(marker.kwargs["id"])
-            if outcome is not None and obs.device in outcome.devices:
-                outcome.devices[obs.device].status = "failed"
+        message = ""
+        blocked = False
+        if call.excinfo is not None:
+            exc = call.excinfo.value
+            if isinstance(exc, CheckFailed):
+                message = shorten(str(exc), MAX_MESSAGE)
+                blocked = isinstance(exc, NotRun)
+            elif isinstance(exc, RuntimeError) and _SHAPE_ERROR.search(str(exc)):
+                # the learner's tensors do not fit the formula they are checked with
+                message = shorten(_("the shapes of your module's tensors do not fit the "
+                                    "formula: {error}").format(error=str(exc)), 1000)
+            else:
+                message = shorten(_("internal error of the grader's check: {error}").format(
+                    error=f"{type(exc).__name__}: {exc}"), 1000)
+            if not blocked and any(k.endswith(SUFFIX_INPUT_CHANGED) and v is True
+                                   for k, v in obs.values.items()):
+                message += _(" (note: forward changed its input X in place, e.g. with X.sub_() "
+                             "or X -= ...; a module must leave its input alone and compute a "
+                             "new tensor)")
+        item.user_properties.extend([("check", marker.kwargs["id"]), ("device", obs.device),
+                                       ("message", message), ("blocked", blocked)])
 
 
-def _explain(excinfo, obs: Observation) -> tuple[str, bool]:
-    """The learner-facing message of a check's exception, and whether the
-    check could not observe anything at all."""
-    if excinfo is None:
-        return "", False
-    exc = excinfo.value
-    blocked = False
-    if isinstance(exc, CheckFailed):
-        message = shorten(str(exc), MAX_MESSAGE)
-        blocked = isinstance(exc, NotRun)
-    elif isinstance(exc, RuntimeError) and _SHAPE_ERROR.search(str(exc)):
-        # the learner's tensors do not fit the formula they are checked with
-        message = shorten(_("the shapes of your module's tensors do not fit the "
-                            "formula: {error}").format(error=str(exc)), 1000)
-    else:
-        message = shorten(_("internal error of the grader's check: {error}").format(
-            error=f"{type(exc).__name__}: {exc}"), 1000)
-    if not blocked and any(k.endswith(".input_changed") and v is True
-                           for k, v in obs.values.items()):
-        message += _(" (note: forward changed its input X in place, e.g. with X.sub_() "
-                     "or X -= ...; a module must leave its input alone and compute a "
-                     "new tensor)")
-    return message, blocked
-
-
-def run_checks(observations: dict[str, dict[str, Observation]]) -> dict[str, CheckOutcome]:
-    """Run every hidden check; returns outcomes by check id."""
-    load_catalog()
-    collector = ObservationPlugin(observations)
+def run_checks(observations: dict[str, dict[str, Observation]],
+               work: assignment.Assignment | None = None) -> dict[str, CheckOutcome]:
+    """Run every hidden check of ``work`` (by default this course's
+    assignment); returns outcomes by check id."""
+    work = work or assignment.default()
+    work.catalog()  # its check modules, imported under the names pytest gives them
+    json_plugin = JSONReport()
     args = ["-c", str(CHECKS_DIR / "checks.ini"), "--rootdir", str(CHECKS_DIR),
-            "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:unraisableexception",
+            "-p", "pytest_jsonreport.plugin", "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:unraisableexception",
             "-p", "no:threadexception", "-p", "no:faulthandler", "-p", "no:logging",
             "-p", "no:warnings", "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin",
-            "-q", "--no-header", str(CHECKS_DIR)]
+            "-q", "--no-header", "--noconftest",
+            "--json-report-file=none", *[str(f.checks_path) for f in work.files]]
     sink = io.StringIO()
     autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only our plugins: fast and predictable
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            code = pytest.main(args, plugins=[collector])
+            code = pytest.main(args, plugins=[ObservationPlugin(observations), json_plugin])
     finally:
         if autoload is None:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
@@ -171,4 +167,20 @@ def run_checks(observations: dict[str, dict[str, Observation]]) -> dict[str, Che
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise RuntimeError(f"the hidden checks could not run (pytest exit {code}):\n"
                            + sink.getvalue()[-3000:])
-    return collector.outcomes
+    return outcomes_of(json_plugin.report)
+
+
+def outcomes_of(report: dict) -> dict[str, CheckOutcome]:
+    """Outcomes by check id, from pytest-json-report's report."""
+    outcomes: dict[str, CheckOutcome] = {}
+    for test in report.get("tests", []):
+        props: dict = {}
+        for prop in test.get("user_properties", []):
+            props.update(prop)
+        cid = props.get("check")
+        if cid is None:      # its set-up failed: it never ran
+            continue
+        status = "passed" if test.get("outcome") == "passed" else "failed"
+        outcomes.setdefault(cid, CheckOutcome(cid)).devices[props["device"]] = DeviceOutcome(
+            status, props.get("message", ""), bool(props.get("blocked")))
+    return outcomes

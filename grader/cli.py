@@ -23,7 +23,7 @@ from . import __version__
 from .atomic import write_atomic
 from .batch import Interrupted, Job, default_workers, run_batch
 from .discovery import Discovery, UsageError, discover
-from .exercises import EXERCISES
+from . import assignment
 from .grading import Options
 from .i18n import LANGUAGES, _, set_language
 from .limits import Limits, human_size, parse_size
@@ -91,14 +91,15 @@ def _csv_cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def gradebook_csv(docs: list[dict]) -> str:
+def gradebook_csv(docs: list[dict], work: assignment.Assignment | None = None) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["submission", *[ex.id for ex in EXERCISES], "total", "max"])
+    exercises = (work or assignment.default()).exercises
+    writer.writerow(["submission", *[ex.id for ex in exercises], "total", "max"])
     for doc in docs:
         by_id = {e["id"]: e["score"] for e in doc.get("exercises", [])}
         writer.writerow([_csv_cell(clean_text(doc["metadata"]["submission"])),
-                         *[f"{by_id.get(ex.id, 0):g}" for ex in EXERCISES],
+                         *[f"{by_id.get(ex.id, 0):g}" for ex in exercises],
                          f"{doc['score']:g}", f"{doc['max_score']:g}"])
     return buf.getvalue()
 
@@ -168,22 +169,30 @@ def _status(ex: dict) -> str:
 @click.option("--no-isolation", is_flag=True,
               help="Do not use bubblewrap (limits only; file-system isolation off).")
 @click.option("--force", is_flag=True, help="Regrade even submissions whose results are current.")
+@click.option("--assignment", "assignment_name", default=assignment.DEFAULT, show_default=True,
+              help="The assignment: a bundled one's name or an assignment folder.")
 @click.version_option(__version__, prog_name="grade")
 def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_limit,
-         no_isolation, force) -> None:
+         no_isolation, force, assignment_name) -> None:
     """Grade SUBMISSION folders of the custom-PyTorch-models course."""
     out_dir = Path(out)
     set_language(lang)
     if out_dir.exists() and not out_dir.is_dir():
         raise GradeUsageError(_("--out {path}: not a folder").format(path=out))
     try:
-        found = discover(submissions, out_dir)
+        work = assignment.load(assignment_name)
+    except (ValueError, OSError) as exc:
+        raise GradeUsageError(_("--assignment {name}: {reason}").format(
+            name=assignment_name, reason=exc)) from None
+    try:
+        found = discover(submissions, out_dir, work.file_names)
     except UsageError as exc:
         raise GradeUsageError(str(exc)) from None
     job_list = found.jobs
     devices = _resolve_devices(device)
     limits = replace(Limits(), time=time_limit, memory=memory_limit, output=output_limit)
-    options = Options(devices=devices, limits=limits, language=lang)
+    options = Options(devices=devices, limits=limits, language=lang,
+                      assignment=str(assignment_name))
     isolation = detect_isolation(no_isolation)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if not isolation.filesystem:
@@ -203,7 +212,7 @@ def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_
                 _("CUDA is present but not usable in the sandbox ({reason}); grading on the "
                   "CPU only").format(reason=reason)))
             devices = ["cpu"]
-            options = Options(devices=devices, limits=limits, language=lang)
+            options = replace(options, devices=devices)
     _print_found(err, found, submissions)
     if not job_list:
         err.print(_("nothing to grade"))
@@ -241,9 +250,9 @@ def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_
                   key=lambda d: (d["metadata"]["submission"].casefold(),
                                  d["metadata"]["submission"]))
     if found.is_class:
-        write_atomic(out_dir / "gradebook.csv", gradebook_csv(docs))
+        write_atomic(out_dir / "gradebook.csv", gradebook_csv(docs, work))
         write_atomic(out_dir / "index.html", render_index(
-            docs, [{"id": ex.id, "title": _(ex.title)} for ex in EXERCISES]))
+            docs, [{"id": ex.id, "title": _(ex.title)} for ex in work.exercises]))
     if counts["cached"]:
         err.print(_("{n} of {total} submissions unchanged since their last grading: their "
                     "results were kept (--force grades them again)").format(

@@ -1,7 +1,7 @@
 """What the folders given to ``grade`` hold: one rule for what a submission is.
 
 * Several folders given (``grade class/*/``): each is one learner's submission.
-* One folder given: if it holds one of the exercise files (``blocks.py``...)
+* One folder given: if it holds one of the assignment's files (``blocks.py``...)
   itself, or fewer than two subfolders, it is one submission; otherwise it is
   a *class* and each subfolder is a learner's submission (``grade class/`` is
   then the same as ``grade class/*/``).  Hidden folders, ``__pycache__``,
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .batch import Job
-from .exercises import FILES
+from . import assignment
 from .i18n import _
 from .submission import is_environment
 
@@ -58,17 +58,17 @@ def _learner_dirs(folder: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     return dirs, skipped
 
 
-def _holds_exercise_file(folder: Path) -> bool:
+def _holds_exercise_file(folder: Path, files: tuple[str, ...]) -> bool:
     names = {p.name.lower() for p in folder.iterdir() if p.is_file()}
-    return any(f in names for f in FILES)
+    return any(f in names for f in files)
 
 
-def _is_class(folder: Path) -> bool:
+def _is_class(folder: Path, files: tuple[str, ...]) -> bool:
     """No exercise file of its own and at least two learner folders.  A folder
     with a single subfolder is one learner's submission one level too deep
     (``grade class/ana`` where ana/ holds tarea/), not a class of one: grading
     it as a class would replace the class's gradebook with a single row."""
-    if _holds_exercise_file(folder):
+    if _holds_exercise_file(folder, files):
         return False
     return len(_learner_dirs(folder)[0]) >= 2
 
@@ -95,47 +95,50 @@ def _out_name(name: str, taken: set[str]) -> str:
     return out
 
 
-def contents_notice(folder: Path) -> str | None:
+def contents_notice(folder: Path, files: tuple[str, ...]) -> str | None:
     """Why nothing in ``folder`` can be graded, with what was found instead."""
     found = sorted(p.relative_to(folder).as_posix() + ("/" if p.is_dir() else "")
                    for p in folder.iterdir() if not p.name.startswith("."))
-    if any(f.lower() in FILES for f in found):
+    if any(f.lower() in files for f in found):
         return None
     shown = ", ".join(display_name(f) for f in found[:8]) + (", …" if len(found) > 8 else "")
     notice = _("no exercise file found ({files}); found: {found}").format(
-        files=", ".join(FILES), found=shown or _("nothing"))
+        files=", ".join(files), found=shown or _("nothing"))
     if any(f.lower().endswith((".zip", ".tar", ".gz", ".rar", ".7z")) for f in found):
         notice += ". " + _("An archive is not opened: unzip it so that the .py files are "
                            "directly in the submission folder.")
     if any(f.endswith(".ipynb") for f in found):
         notice += ". " + _("A notebook cannot be graded: copy each exercise's code into the file "
-                          "the exercise names (blocks.py, layers.py, ...), or use Jupyter's "
-                          "File > Download as > Python (.py) and split it into those files.")
+                          "the exercise names ({files}), or use Jupyter's "
+                          "File > Download as > Python (.py) and split it into those "
+                          "files.").format(files=", ".join((*files[:2], "...")))
     return notice
 
 
-def _nested(folder: Path) -> Path | None:
+def _nested(folder: Path, files: tuple[str, ...]) -> Path | None:
     """The one subfolder that holds the exercise files, when ``folder`` does not."""
-    if _holds_exercise_file(folder):
+    if _holds_exercise_file(folder, files):
         return None
-    dirs = [d for d in _learner_dirs(folder)[0] if _holds_exercise_file(d)]
+    dirs = [d for d in _learner_dirs(folder)[0] if _holds_exercise_file(d, files)]
     return dirs[0] if len(dirs) == 1 else None
 
 
-def _job(folder: Path, name: str) -> Job:
+def _job(folder: Path, name: str, files: tuple[str, ...]) -> Job:
     """``name`` is the output folder's, already made unique."""
-    nested = _nested(folder)
+    nested = _nested(folder, files)
     if nested is not None:
         notice = _("the exercise files are in the subfolder {sub}/, not directly in the "
                    "submission folder; they were graded from there").format(
                        sub=display_name(nested.name))
         return Job(name, nested, (notice,))
-    notice = contents_notice(folder)
+    notice = contents_notice(folder, files)
     return Job(name, folder, (notice,) if notice else ())
 
 
-def discover(paths: tuple[str, ...], out: Path) -> Discovery:
-    """The submissions among ``paths`` (see the module's docstring)."""
+def discover(paths: tuple[str, ...], out: Path, files: tuple[str, ...] | None = None) -> Discovery:
+    """The submissions among ``paths`` (see the module's docstring); ``files``:
+    the assignment's file names, by default this course's."""
+    files = assignment.default().file_names if files is None else files
     found = Discovery()
     folders: list[tuple[str, Path]] = []
     for raw in paths:
@@ -145,7 +148,7 @@ def discover(paths: tuple[str, ...], out: Path) -> Discovery:
         if not path.is_dir():
             raise UsageError(_("{path}: not a folder (a submission is a folder of .py "
                                "files)").format(path=raw))
-    if len(paths) == 1 and _is_class(Path(paths[0])):
+    if len(paths) == 1 and _is_class(Path(paths[0]), files):
         klass = Path(paths[0])
         found.is_class = True
         dirs, found.skipped = _learner_dirs(klass)
@@ -166,7 +169,7 @@ def discover(paths: tuple[str, ...], out: Path) -> Discovery:
                 folders.append((raw, path))
         found.is_class = len(paths) > 1
         if len(paths) == 1:
-            inner = [d for d in _learner_dirs(Path(paths[0]))[0] if _holds_exercise_file(d)]
+            inner = [d for d in _learner_dirs(Path(paths[0]))[0] if _holds_exercise_file(d, files)]
             if len(inner) > 1:
                 found.warnings.append(_(
                     "{path} holds exercise files of its own, so it is graded as one submission, "
@@ -195,5 +198,5 @@ def discover(paths: tuple[str, ...], out: Path) -> Discovery:
             seen[name] = folder
             out_name = name if name in taken and name.lower() not in RESERVED else \
                 _out_name(name, taken)
-            found.jobs.append(_job(folder, out_name))
+            found.jobs.append(_job(folder, out_name, files))
     return found

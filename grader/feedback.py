@@ -10,8 +10,8 @@ import math
 
 import torch
 
+from .child.protocol import SETUP_STEPS, STEP_IMPORT
 from .i18n import _
-from .limits import Limits
 from .observations import Observation
 from .problems import describe_error, describe_problem
 from .untrusted import shorten
@@ -32,12 +32,6 @@ def not_run(message: str) -> None:
     raise NotRun(message)
 
 
-class Context:
-    """What the checks need besides observations (set per grading run)."""
-
-    limits = Limits()
-
-
 def fail(message: str) -> None:
     raise CheckFailed(shorten(message, MAX_MESSAGE))
 
@@ -51,15 +45,15 @@ def label_of(o: Observation, step: str) -> str:
 
 def require(o: Observation, step: str) -> None:
     """The step ran and did not raise; otherwise fail with what happened."""
-    if "import" in o.errors:
-        not_run(describe_error(o.errors["import"], label_of(o, "import"), Context.limits))
+    if STEP_IMPORT in o.errors:
+        not_run(describe_error(o.errors[STEP_IMPORT], label_of(o, STEP_IMPORT), o.limits))
     if step in o.errors:
-        fail(describe_error(o.errors[step], label_of(o, step), Context.limits))
-    for pre in ("construct", "lookup"):
+        fail(describe_error(o.errors[step], label_of(o, step), o.limits))
+    for pre in SETUP_STEPS:
         if pre in o.errors and pre != step:
-            fail(describe_error(o.errors[pre], label_of(o, pre), Context.limits))
+            fail(describe_error(o.errors[pre], label_of(o, pre), o.limits))
     if o.problem is not None:
-        not_run(describe_problem(o.problem, Context.limits))
+        not_run(describe_problem(o.problem, o.limits))
     if not o.step_reached(step):
         fail(_("{step}: this step did not run because an earlier step failed").format(step=step))
 
@@ -69,7 +63,7 @@ def value(o: Observation, key: str, step: str | None = None, kind: type | tuple 
         require(o, step)
     if key not in o.values:
         if o.problem is not None:
-            not_run(describe_problem(o.problem, Context.limits))
+            not_run(describe_problem(o.problem, o.limits))
         fail(_("nothing was observed for {key}").format(key=key))
     v = o.values[key]
     if not isinstance(v, kind):
@@ -83,7 +77,7 @@ def tensor(o: Observation, key: str, step: str | None = None, what: str = "") ->
     t = o.tensors.get(key)
     if t is None:
         if o.problem is not None:
-            not_run(describe_problem(o.problem, Context.limits))
+            not_run(describe_problem(o.problem, o.limits))
         fail(_("{what}: no tensor was produced").format(what=what or key))
     if (t.is_floating_point() or t.is_complex()) and t.numel() and \
             not bool(torch.isfinite(t).all()):

@@ -88,6 +88,7 @@ def cuda_problem(limits, isolation) -> str | None:
     """Whether CUDA starts in a child of a fresh sandbox, as a CUDA run would
     (no learner code): None if it does, else why not ("CUDA is not usable in
     the sandbox: ...").  For a start-of-grading decision on a GPU host."""
+    from .child.protocol import Problem
     from .observations import parse_run
     from .sandbox import Zygote
 
@@ -98,6 +99,6 @@ def cuda_problem(limits, isolation) -> str | None:
     obs = parse_run("cuda_check", "cuda", reply, raw)
     if obs.problem is None:
         return None
-    if obs.problem.get("kind") == "cuda_unavailable":
+    if obs.problem.get("kind") == Problem.CUDA_UNAVAILABLE:
         return str(obs.problem.get("detail"))
     return f"CUDA is not usable in the sandbox: the check run failed ({obs.problem})"[:500]

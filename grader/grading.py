@@ -11,17 +11,18 @@ from pathlib import Path
 
 import torch
 
-from . import __version__
+from . import __version__, assignment
+from .assignment import Assignment, Exercise
 from .checking import run_checks
 from .checks.common import inputs as exercise_inputs
-from .exercises import EXERCISES, FILES, Exercise, encode_inputs
-from .feedback import Context
-from .i18n import _
+from .child.protocol import STEP_IMPORT, ErrorKind, Problem
+from .i18n import N_, _
+from .inputs import encode_inputs
 from .limits import Limits
 from .observations import Observation, parse_run
 from .results import build_results, error_results
 from .sandbox import Isolation, Zygote
-from .steps import translate
+from .steps import label, translate
 from .submission import Submission, describe_not_read, read_folder
 
 
@@ -39,6 +40,11 @@ class Options:
     # start CUDA in a child ahead of each CUDA run, while the run before it
     # executes (child/warm.py); off only to measure what it saves
     ahead: bool = True
+    # the assignment graded: a bundled one's name or a folder (grader.assignment.load)
+    assignment: str = assignment.DEFAULT
+
+    def load_assignment(self) -> Assignment:
+        return assignment.load(self.assignment)
 
 
 def missing_file_clues(name: str, files: dict[str, bytes]) -> dict:
@@ -63,26 +69,27 @@ def devices_for(ex: Exercise, devices: list[str]) -> list[str]:
 
 def _failed_at_import(obs: Observation) -> bool:
     """The module itself is broken: every exercise of its file would fail alike."""
-    if "import" in obs.errors:
+    if STEP_IMPORT in obs.errors:
         return True
-    if obs.problem is None or obs.problem.get("kind") == "sandbox":
+    if obs.problem is None or obs.problem.get("kind") == Problem.SANDBOX:
         return False
-    return bool(obs.steps) and obs.steps[-1][0] == "import"
+    return bool(obs.steps) and obs.steps[-1][0] == STEP_IMPORT
 
 
 _NO_MODULE = re.compile(r"^No module named '([A-Za-z_][A-Za-z0-9_]*)'$")
 
 
-def _import_origin(obs: Observation, files: dict[str, bytes]) -> str | None:
+def _import_origin(obs: Observation, files: dict[str, bytes],
+                   contract: tuple[str, ...]) -> str | None:
     """The submission's top-level file in which an import failure happened."""
-    err = obs.errors.get("import")
+    err = obs.errors.get(STEP_IMPORT)
     if err is not None:
-        if err.get("kind") == "syntax" and err.get("file") in files:
+        if err.get("kind") == ErrorKind.SYNTAX and err.get("file") in files:
             return err["file"]
         missing = _NO_MODULE.match(str(err.get("message", "")))
         if err.get("type") == "ModuleNotFoundError" and missing:
             name = missing.group(1) + ".py"
-            if name in FILES and name not in files:
+            if name in contract and name not in files:
                 return name     # a contract file that is not there
         # whatever the error (a module that is not installed, a helper file
         # the learner forgot, a name missing from a helper, a NameError...):
@@ -102,7 +109,8 @@ def _top_level_file(name, files: dict[str, bytes]) -> bool:
 
 def _copy_for(obs: Observation, ex: Exercise, device: str) -> Observation:
     return Observation(ex.id, device, errors=dict(obs.errors), steps=list(obs.steps),
-                       output=obs.output, problem=obs.problem, request=dict(obs.request))
+                       output=obs.output, problem=obs.problem, request=dict(obs.request),
+                       limits=obs.limits)
 
 
 _DRAW = random.SystemRandom()
@@ -112,39 +120,39 @@ def probe_params(ex: Exercise) -> dict:
     """The parameters sent to the probe.  Where the expected answers depend
     only on the question (devices), part of the question is drawn afresh per
     run, so that a child that writes its own observations must still answer
-    questions it cannot know in advance: forging costs as much as solving."""
+    questions it cannot know in advance: forging costs as much as solving
+    (``Exercise.draw_params``)."""
     params = dict(ex.params)
-    if ex.id == "devices":
-        counts = [0, 1, 2, 4, _DRAW.choice((3, 5, 6, 7, 8))]
-        _DRAW.shuffle(counts)
-        params["simulated"] = [[f"{_DRAW.getrandbits(48):012x}", c] for c in counts]
-        params["real"] = f"{_DRAW.getrandbits(48):012x}"
-        params["indices"] = [0, 1, 3, _DRAW.choice((2, 4, 5, 6, 7, 9))]
+    if ex.draw_params is not None:
+        params.update(ex.draw_params(_DRAW))
     return params
 
 
-def _run(zygote: Zygote, ex: Exercise, device: str, probe: str | None = None,
-         module: str | None = "", tensors: dict | None = None,
-         stubs: dict[str, str] | None = None, ahead: str | None = None) -> Observation:
+def _run(zygote: Zygote, ex: Exercise, device: str, limits: Limits | None = None, *,
+         tensors: dict | None = None, stubs: dict[str, str] | None = None,
+         ahead: str | None = None) -> Observation:
     params = probe_params(ex)
-    request = {"probe": probe or ex.probe, "module": ex.module if module == "" else module,
-               "device": device, "seed": ex.seed, "params": params, "exercise": ex.id,
-               "stubs": stubs or {}}
+    where = assignment.load_for(ex)
+    request = {"probe": ex.probe, "module": ex.module, "device": device, "seed": ex.seed,
+               "params": params, "exercise": ex.id, "stubs": stubs or {},
+               "real_gpus": ex.real_gpus,
+               "probe_folder": {"name": where.package, "code": where.probe_code}}
     if ahead:
         request["warm"] = ahead   # a run on that device comes later: start it now
     data = encode_inputs(exercise_inputs(ex.id) if tensors is None else tensors)
     reply, raw = zygote.run(request, data)
     obs = parse_run(ex.id, device, reply, raw)
     obs.request = params
+    obs.limits = limits or Limits()
     return obs
 
 
-def _verify_files(zygote: Zygote, ex: Exercise, obs: Observation, keys: dict[str, str]) -> None:
+def _verify_files(zygote: Zygote, ex: Exercise, obs: Observation) -> None:
     """Let a learner-free child read the files that learner code wrote.
 
-    ``keys`` maps the observation key of a file's bytes to where the loaded
+    ``ex.verify_files`` maps the observation key of a file's bytes to where the loaded
     structure goes (``into``), e.g. ``file/list`` -> ``verify/list``."""
-    files = {into: obs.tensors[f"{key}.bytes"] for key, into in keys.items()
+    files = {into: obs.tensors[f"{key}.bytes"] for key, into in ex.verify_files.items()
              if f"{key}.bytes" in obs.tensors}
     if not files:
         return
@@ -153,13 +161,14 @@ def _verify_files(zygote: Zygote, ex: Exercise, obs: Observation, keys: dict[str
     reply, raw = zygote.run(request, encode_inputs(files))
     ver = parse_run(ex.id, "cpu", reply, raw)
     for into in files:
-        obs.steps.append((into, translate("torch.load(path, weights_only=True) on the file "
-                                          f"written by {ex.id}")))
+        obs.steps.append((into, translate(label(
+            N_("torch.load(path, weights_only=True) on the file written by {model}"),
+            model=ex.id))))
         if into in ver.errors:
             obs.errors[into] = ver.errors[into]
         elif into not in ver.values:
             kind = ver.problem.get("kind", "?") if ver.problem else "?"
-            obs.errors[into] = {"type": "Error", "message": kind, "kind": "exception",
+            obs.errors[into] = {"type": "Error", "message": kind, "kind": ErrorKind.EXCEPTION,
                                 "frames": []}
         else:
             obs.values[into] = ver.values[into]
@@ -169,47 +178,51 @@ def _verify_files(zygote: Zygote, ex: Exercise, obs: Observation, keys: dict[str
 
 
 def collect(zygote: Zygote, files: dict[str, bytes], devices: list[str],
+            limits: Limits | None = None, work: Assignment | None = None,
             ahead: bool = True) -> dict[str, dict[str, Observation]]:
+    """Run every exercise of ``work`` (by default this course's assignment) on
+    ``files``; observations by exercise id and device."""
+    limits = limits or Limits()
+    work = work or assignment.default()
     # CUDA runs still to come: while there are, a child starts CUDA ahead of them
-    cuda_left = sum(1 for ex in EXERCISES if ex.file in files
+    cuda_left = sum(1 for ex in work.exercises if ex.file in files
                     for device in devices_for(ex, devices) if device.startswith("cuda"))
     cuda_left = cuda_left if ahead else 0
     zygote.load_submission(files, warm="cuda" if cuda_left else None)
     observations: dict[str, dict[str, Observation]] = {}
     broken: dict[str, Observation] = {}
     stubs: dict[str, str] = {}  # module -> why it is replaced by a stand-in
-    for ex in EXERCISES:
+    for ex in work.exercises:
         per_device: dict[str, Observation] = {}
         for device in devices_for(ex, devices):
             if ex.file not in files:
-                per_device[device] = Observation(ex.id, device, problem={
-                    "kind": "missing_file", "file": ex.file, **missing_file_clues(ex.file, files)})
+                per_device[device] = Observation(ex.id, device, limits=limits, problem={
+                    "kind": Problem.MISSING_FILE, "file": ex.file,
+                    **missing_file_clues(ex.file, files)})
                 continue
             if ex.file in broken:
                 per_device[device] = _copy_for(broken[ex.file], ex, device)
                 continue
             cuda_left -= device.startswith("cuda")
             warm = "cuda" if cuda_left > 0 else None
-            obs = _run(zygote, ex, device, stubs=stubs, ahead=warm)
-            if obs.problem is not None and obs.problem.get("kind") == "cuda_unavailable":
+            obs = _run(zygote, ex, device, limits, stubs=stubs, ahead=warm)
+            if obs.problem is not None and obs.problem.get("kind") == Problem.CUDA_UNAVAILABLE:
                 raise CudaUnusable(obs.problem.get("detail", ""))
-            for _attempt in range(len(FILES)):
+            for _attempt in range(len(work.files)):
                 # its import failed in another file of the submission: grade it
                 # again with that file replaced by a stand-in, as if it were fine
-                origin = _import_origin(obs, files) if _failed_at_import(obs) else None
+                origin = _import_origin(obs, files, work.file_names) \
+                    if _failed_at_import(obs) else None
                 if origin is None or origin == ex.file or origin[:-3] in stubs:
                     break
                 stubs[origin[:-3]] = _("{file} could not be imported (see its own exercises), "
                                        "so {{name}} from it is not available").format(
                                            file=origin)
-                obs = _run(zygote, ex, device, stubs=stubs, ahead=warm)
+                obs = _run(zygote, ex, device, limits, stubs=stubs, ahead=warm)
             if _failed_at_import(obs):
                 broken[ex.file] = obs
-            if ex.id == "tensor_io":
-                _verify_files(zygote, ex, obs, {f"file/{k}": f"verify/{k}"
-                                                for k in ("tensor", "list", "dict")})
-            elif ex.id == "model_io":
-                _verify_files(zygote, ex, obs, {"file": "verify"})
+            if ex.verify_files:
+                _verify_files(zygote, ex, obs)
             per_device[device] = obs
         observations[ex.id] = per_device
     return observations
@@ -218,13 +231,14 @@ def collect(zygote: Zygote, files: dict[str, bytes], devices: list[str],
 def grade(folder: Path, zygote: Zygote, options: Options, isolation: Isolation) -> dict:
     """Grade one submission folder; returns the results.json document."""
     started = time.monotonic()
-    sub = read_folder(folder)
+    work = options.load_assignment()
+    sub = read_folder(folder, work.file_names)
     files = sub.files
-    Context.limits = options.limits
-    observations = collect(zygote, files, options.devices, ahead=options.ahead)
-    outcomes = run_checks(observations)
+    observations = collect(zygote, files, options.devices, options.limits, work,
+                           ahead=options.ahead)
+    outcomes = run_checks(observations, work)
     doc = build_results(
-        name=folder.name, observations=observations, outcomes=outcomes,
+        assignment=work, name=folder.name, observations=observations, outcomes=outcomes,
         files=files, notes=sub.notes, options=options, isolation=isolation,
         execution_time=time.monotonic() - started,
         metadata={**_metadata(files), "not_read": sub.not_read})
@@ -251,7 +265,7 @@ def grade_or_error(folder: Path, zygote: Zygote, options: Options,
     except Exception:  # noqa: BLE001 - the next grading will fail (and say so) in turn
         pass
     try:
-        sub = read_folder(folder)
+        sub = read_folder(folder, options.load_assignment().file_names)
     except Exception:  # noqa: BLE001
         sub = Submission({})
     return error_results(name=folder.name, error=error, options=options, isolation=isolation,

@@ -15,11 +15,12 @@ import torch
 from safetensors.torch import load as load_safetensors
 
 from .child import framing
-from .child.accelerator import EXIT_NO_CUDA, NO_CUDA_PREFIX  # CUDA did not start in the sandbox
+from .child.protocol import (EXIT_MEMORY, EXIT_NO_CUDA, FRAME_RESULT_HEADER, FRAME_STEP,
+                             NO_CUDA_PREFIX, ErrorKind, Problem, Stopped)
+from .limits import Limits
 from .steps import translate
 from .untrusted import TooLarge, clean_text, load_json, shorten
 
-EXIT_MEMORY = 71  # grader/child/runner.py: memory ran out outside a learner step
 
 # Caps on what one run may send back, far above what real runs send (the
 # reference solutions: at most 31 frames, 97-byte headers, 9 KiB of JSON with
@@ -55,6 +56,8 @@ class Observation:
     problem: dict | None = None     # the run did not finish normally
     # the probe parameters the grader sent (set by the grader, never by the child)
     request: dict = field(default_factory=dict)
+    # the limits the run had (set by the grader): messages about a limit quote them
+    limits: Limits = field(default_factory=Limits)
 
     def step_reached(self, name: str) -> bool:
         return any(n == name for n, _ in self.steps)
@@ -64,7 +67,7 @@ def parse_run(exercise: str, device: str, reply: dict, raw: bytes) -> Observatio
     obs = Observation(exercise, device)
     if "sandbox_error" in reply or "sandbox_died" in reply:
         died = "sandbox_died" in reply
-        obs.problem = {"kind": "sandbox_died" if died else "sandbox",
+        obs.problem = {"kind": Problem.SANDBOX_DIED if died else Problem.SANDBOX,
                        "detail": shorten(str(reply.get("sandbox_died" if died else
                                                        "sandbox_error")), 500)}
         return obs
@@ -80,14 +83,14 @@ def parse_run(exercise: str, device: str, reply: dict, raw: bytes) -> Observatio
                 too_large = f"more than {MAX_FRAMES} frames"
                 break
             kind = header.get("t")
-            if kind == "step":
+            if kind == FRAME_STEP:
                 step = (_text(header.get("name"), 200),
-                        translate(_text(header.get("label"), 300)))
+                        translate(header.get("label")))
                 if len(obs.steps) < MAX_STEPS:
                     obs.steps.append(step)
                 else:       # keep the first steps and the last one (where the run was)
                     obs.steps[-1] = step
-            elif kind == "result_header":
+            elif kind == FRAME_RESULT_HEADER:
                 result = (header, payload)
     except framing.FrameError as exc:
         damaged = shorten(str(exc), 300)
@@ -115,35 +118,36 @@ def parse_run(exercise: str, device: str, reply: dict, raw: bytes) -> Observatio
     where = {"step": last[0], "label": last[1], "location": location}
     cpu = _number(reply.get("cpu"), default=-1.0)
     cpu_limit = reply.get("cpu_limit")
-    if stopped == "timeout":
-        obs.problem = {"kind": "timeout", **where}
-    elif stopped in ("output_limit", "process_limit", "result_limit"):
+    if stopped == Stopped.TIMEOUT:
+        obs.problem = {"kind": Problem.TIMEOUT, **where}
+    elif stopped in (Stopped.OUTPUT_LIMIT, Stopped.PROCESS_LIMIT, Stopped.RESULT_LIMIT):
         obs.problem = {"kind": stopped, **where}
     elif too_large:
-        obs.problem = {"kind": "result_limit", "detail": shorten(too_large, 300), **where}
+        obs.problem = {"kind": Problem.RESULT_LIMIT, "detail": shorten(too_large, 300), **where}
     elif result is None and sig is not None:
         if sig == signal.SIGXCPU or (sig == signal.SIGKILL and isinstance(cpu_limit, (int, float))
                                      and cpu >= cpu_limit - 0.05):
-            kind = "cpu_time"
+            kind = Problem.CPU_TIME
         elif sig == signal.SIGXFSZ:
-            kind = "file_size"
+            kind = Problem.FILE_SIZE
         elif sig == signal.SIGKILL:
-            kind = "killed"     # nothing here sends SIGKILL but the kernel (memory) or a user
+            kind = Problem.KILLED  # nothing here sends SIGKILL but the kernel (memory) or a user
         else:
-            kind = "crash"
+            kind = Problem.CRASH
         obs.problem = {"kind": kind, "signal": int(sig), "signal_name": _signal_name(int(sig)),
                        **where}
     elif result is None and reply.get("exit_code") == EXIT_NO_CUDA and not obs.steps \
             and device.startswith("cuda"):
         detail = obs.output.rpartition(NO_CUDA_PREFIX)[2].strip()
-        obs.problem = {"kind": "cuda_unavailable", "detail": (NO_CUDA_PREFIX + detail)[:500]}
+        obs.problem = {"kind": Problem.CUDA_UNAVAILABLE,
+                       "detail": (NO_CUDA_PREFIX + detail)[:500]}
     elif result is None and reply.get("exit_code") == EXIT_MEMORY:
-        obs.problem = {"kind": "memory", **where}
+        obs.problem = {"kind": Problem.MEMORY, **where}
     elif result is None:
-        obs.problem = {"kind": "exit" if not damaged else "protocol",
+        obs.problem = {"kind": Problem.EXIT if not damaged else Problem.PROTOCOL,
                        "exit_code": _small_int(reply.get("exit_code")), "detail": damaged, **where}
     elif isinstance(reply.get("leftover"), int) and reply["leftover"] > 0:
-        obs.problem = {"kind": "leftover_processes", "count": int(reply["leftover"]), **where}
+        obs.problem = {"kind": Problem.LEFTOVER_PROCESSES, "count": int(reply["leftover"]), **where}
     return obs
 
 
@@ -216,7 +220,7 @@ def load_tensors(raw: bytes | memoryview) -> dict[str, torch.Tensor]:
 
 def _clean_error(err) -> dict:
     if not isinstance(err, dict):
-        return {"type": "Error", "message": shorten(str(err), 500), "kind": "exception",
+        return {"type": "Error", "message": shorten(str(err), 500), "kind": ErrorKind.EXCEPTION,
                 "frames": []}
     frames = []
     for fr in err.get("frames", [])[:12] if isinstance(err.get("frames"), list) else []:
@@ -226,7 +230,7 @@ def _clean_error(err) -> dict:
                            "code": _text(fr.get("code"), 300)})
     clean = {"type": _text(err.get("type"), 100, "Error"),
              "message": shorten(str(err.get("message", "")), 2000),
-             "kind": _text(err.get("kind"), 40, "exception"), "frames": frames}
+             "kind": _text(err.get("kind"), 40, ErrorKind.EXCEPTION), "frames": frames}
     for key in ("file", "code"):
         if key in err:
             clean[key] = shorten(str(err[key]), 300)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from .assignment import Assignment, Exercise
 from .checking import CheckOutcome
-from .checks import checks_of
-from .exercises import EXERCISES
-from .feedback import MAX_MESSAGE, Context
+from .child.protocol import SETUP_STEPS, STEP_IMPORT, ErrorKind
+from .feedback import MAX_MESSAGE
 from .i18n import _, language
 from .limits import human_size
 from .observations import Observation
@@ -17,42 +17,39 @@ from .untrusted import clean_text, shorten
 
 MAX_OUTPUT = 20_000
 MAX_DOCUMENT = 1_500_000    # bytes of results.json: learner text is cut to fit
-# Steps where raising is the right behaviour (refusing a file that holds pickled
-# code): not shown as the learner's errors.
-EXPECTED_RAISES = {"load/evil"}
 
 
 def _exercise_problem(per_device: dict[str, Observation]) -> dict | None:
     """What broke the whole exercise, if anything: import error, crash, hang..."""
     for obs in per_device.values():
-        for pre in ("import", "construct", "lookup"):
+        for pre in (STEP_IMPORT, *SETUP_STEPS):
             if pre in obs.errors:
                 err = obs.errors[pre]
                 label = next((lab for n, lab in obs.steps if n == pre), pre)
-                if pre == "import":
+                if pre == STEP_IMPORT:
                     label = f"import {label}"
-                return {"kind": err.get("kind", "exception"), "device": obs.device,
-                        "message": shorten(describe_error(err, label, Context.limits),
+                return {"kind": err.get("kind", ErrorKind.EXCEPTION), "device": obs.device,
+                        "message": shorten(describe_error(err, label, obs.limits),
                                            MAX_MESSAGE),
                         "error": err}
         if obs.problem is not None:
             return {"kind": obs.problem.get("kind"), "device": obs.device,
-                    "message": shorten(describe_problem(obs.problem, Context.limits),
+                    "message": shorten(describe_problem(obs.problem, obs.limits),
                                        MAX_MESSAGE), "error": None,
                     "detail": obs.problem.get("detail", "")}
     errors = [e for obs in per_device.values() for e in obs.errors.values()]
-    if errors and all(e.get("kind") == "not_implemented" for e in errors):
-        return {"kind": "not_implemented", "device": "cpu", "error": None,
+    if errors and all(e.get("kind") == ErrorKind.NOT_IMPLEMENTED for e in errors):
+        return {"kind": ErrorKind.NOT_IMPLEMENTED, "device": "cpu", "error": None,
                 "message": _("not implemented yet (NotImplementedError)")}
     return None
 
 
-def _learner_errors(per_device: dict[str, Observation]) -> list[dict]:
+def _learner_errors(ex: Exercise, per_device: dict[str, Observation]) -> list[dict]:
     seen = set()
     errors = []
     for obs in per_device.values():
         for step, err in obs.errors.items():
-            if step in EXPECTED_RAISES:
+            if step in ex.expected_raises:  # raising is right there (refusing pickled code)
                 continue
             key = (err.get("type"), err.get("message"))
             if key in seen:
@@ -66,7 +63,7 @@ def _learner_errors(per_device: dict[str, Observation]) -> list[dict]:
 def _status(score: float, max_score: float, problem: dict | None, outcomes) -> str:
     if score >= max_score:
         return "passed"
-    if problem and problem["kind"] == "not_implemented":
+    if problem and problem["kind"] == ErrorKind.NOT_IMPLEMENTED:
         return "not_implemented"
     if problem:
         return "error"
@@ -76,15 +73,18 @@ def _status(score: float, max_score: float, problem: dict | None, outcomes) -> s
 def build_results(*, name: str, observations: dict[str, dict[str, Observation]],
                   outcomes: dict[str, CheckOutcome], files: dict[str, bytes], options,
                   isolation, execution_time: float, metadata: dict,
-                  notes: list[str] = ()) -> dict:
+                  notes: list[str] = (), assignment: Assignment | None = None) -> dict:
+    """results.json of one graded submission (``assignment``: the one graded,
+    by default ``options``')."""
+    assignment = assignment or options.load_assignment()
     tests = []
     exercises = []
-    for ex in EXERCISES:
+    for ex in assignment.exercises:
         per_device = observations.get(ex.id, {})
         problem = _exercise_problem(per_device)
         ex_score = ex_max = 0.0
         ex_checks = []
-        for info in checks_of(ex.id):
+        for info in assignment.checks_of(ex.id):
             outcome = outcomes.get(info.id)
             passed = outcome is not None and outcome.passed
             devices = {d: {"status": r.status, "message": shorten(r.message, MAX_MESSAGE)}
@@ -119,7 +119,7 @@ def build_results(*, name: str, observations: dict[str, dict[str, Observation]],
             "id": ex.id, "title": _(ex.title), "file": ex.file,
             "score": ex_score, "max_score": ex_max,
             "status": _status(ex_score, ex_max, problem, ex_checks),
-            "problem": problem, "errors": _learner_errors(per_device),
+            "problem": problem, "errors": _learner_errors(ex, per_device),
             "output": output,
             "output_truncated": any(o.output_truncated for o in per_device.values()),
             "devices": sorted(per_device),
@@ -168,9 +168,11 @@ def _cut_messages(test: dict, limit: int) -> None:
 def error_results(*, name: str, error: BaseException | str, options, isolation,
                   files: dict[str, bytes] | None = None, notes: list[str] = (),
                   execution_time: float = 0.0, metadata: dict | None = None) -> dict:
-    """The results of a submission the grader failed on: every exercise is an
-    error with one line of why, 0 points; ``metadata.grader_error`` holds
-    that line (in English, for the instructor's logs)."""
+    """The results of a submission the grader failed on: every exercise of
+    ``options``' assignment is an error with one line of why, 0 points;
+    ``metadata.grader_error`` holds that line (in English, for the
+    instructor's logs)."""
+    assignment = options.load_assignment()
     if isinstance(error, BaseException):
         text = str(error).strip().splitlines()
         error = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
@@ -180,9 +182,9 @@ def error_results(*, name: str, error: BaseException | str, options, isolation,
     problem = {"kind": "grader_error", "device": "cpu", "message": message, "error": None,
                "detail": reason}
     tests, exercises = [], []
-    for ex in EXERCISES:
+    for ex in assignment.exercises:
         ex_max = 0.0
-        for info in checks_of(ex.id):
+        for info in assignment.checks_of(ex.id):
             ex_max += info.points
             tests.append({
                 "name": f"{ex.id}: {_(info.title)}", "score": 0.0, "max_score": info.points,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import untrusted
-from .exercises import FILES
+from . import assignment
 from .i18n import N_, _
 from .limits import human_size
 
@@ -47,13 +47,15 @@ class Submission:
     not_read: list[dict] = field(default_factory=list)  # {"path", "why"} for _NOT_READ
 
 
-def read_folder(folder: Path) -> Submission:
-    """See the module's docstring."""
+def read_folder(folder: Path, contract: tuple[str, ...] | None = None) -> Submission:
+    """See the module's docstring.  ``contract``: the assignment's file names
+    (read first), by default this course's."""
+    contract = assignment.default().file_names if contract is None else contract
     sub = Submission({})
     found = _walk(os.fsencode(folder), sub)
     total = 0
     by_name: dict[str, bytes] = {}
-    for parts in sorted(found, key=_priority):
+    for parts in sorted(found, key=lambda parts: _priority(parts, contract)):
         raw = b"/".join(parts)
         shown = untrusted.shown_name(raw)
         name = "/".join(untrusted.file_name(p) for p in parts)
@@ -97,12 +99,12 @@ def describe_not_read(notes: list[dict], limit: int = 20) -> str:
     return text
 
 
-def _priority(parts: tuple[bytes, ...]) -> tuple:
+def _priority(parts: tuple[bytes, ...], contract: tuple[str, ...]) -> tuple:
     """Contract files first, then other .py files, then the rest; in name order,
     and of two names that read the same, the UTF-8 one first."""
     names = [untrusted.file_name(p) for p in parts]
     rel = "/".join(names)
-    rank = 0 if rel in FILES else 1 if rel.endswith(".py") else 2
+    rank = 0 if rel in contract else 1 if rel.endswith(".py") else 2
     return rank, names, [untrusted.shown_name(p) != n for p, n in zip(parts, names)]
 
 

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from grader.child import accelerator
-from grader.exercises import BY_ID
+from grader.assignment import default
 from grader.grading import CudaUnusable, Options, _run, grade
 from grader.limits import Limits
 from grader.problems import describe_problem
@@ -101,8 +101,8 @@ _SHOW_GPUS = "\nimport os as _os\nprint('CVD=' + repr(_os.environ.get('CUDA_VISI
 def test_cpu_runs_see_no_gpu_but_the_devices_probe_sees_the_machine(grader, tmp_path):
     sub = _submission(tmp_path, _SHOW_GPUS, _SHOW_GPUS)
     grader.zygote.load_submission(read_submission(sub))
-    mlp = _run(grader.zygote, BY_ID["mlp"], "cpu")
-    devices = _run(grader.zygote, BY_ID["devices"], "cpu")
+    mlp = _run(grader.zygote, default().by_id["mlp"], "cpu")
+    devices = _run(grader.zygote, default().by_id["devices"], "cpu")
     assert "CVD=''" in mlp.output, mlp.output
     assert f"CVD={os.environ.get('CUDA_VISIBLE_DEVICES')!r}" in devices.output, devices.output
 
@@ -126,7 +126,7 @@ MLP.forward = _reporting_forward
 def test_float32_precision_is_pinned_after_learner_code_and_reported(grader, tmp_path):
     sub = _submission(tmp_path, _TF32)
     grader.zygote.load_submission(read_submission(sub))
-    obs = _run(grader.zygote, BY_ID["mlp"], "cpu")
+    obs = _run(grader.zygote, default().by_id["mlp"], "cpu")
     assert "precision in forward: highest False" in obs.output, obs.output
     assert "medium" not in obs.output.split("[grader]")[0]
     assert "[grader] the code changed torch's float32 precision settings" in obs.output
@@ -135,7 +135,7 @@ def test_float32_precision_is_pinned_after_learner_code_and_reported(grader, tmp
 
 def test_cuda_requested_without_cuda_is_the_graders_problem(grader, tmp_path):
     grader.zygote.load_submission(read_submission(SOLUTIONS))
-    obs = _run(grader.zygote, BY_ID["mlp"], "cuda")
+    obs = _run(grader.zygote, default().by_id["mlp"], "cuda")
     assert obs.problem["kind"] == "cuda_unavailable", obs.problem
     assert obs.problem["detail"].startswith("CUDA is not usable in the sandbox: ")
     assert obs.steps == [] and obs.errors == {}

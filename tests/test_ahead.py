@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader import grading
-from grader.exercises import BY_ID, EXERCISES
+from grader.assignment import default
 from grader.grading import _run, collect
 from grader.observations import Observation
 from grader.submission import read_submission
@@ -64,15 +64,15 @@ def _same(a: Observation, b: Observation) -> None:
 def test_a_run_served_ahead_observes_what_a_fresh_child_does(grader, replies):
     files = read_submission(SOLUTIONS)
     grader.zygote.load_submission(files)
-    fresh = {i: _run(grader.zygote, BY_ID[i], "cpu") for i in ("mlp", "my_linear", "tensor_io")}
+    fresh = {i: _run(grader.zygote, default().by_id[i], "cpu") for i in ("mlp", "my_linear", "tensor_io")}
     assert [r.get("ahead") for r in replies.replies] == [False] * 3
     replies.replies.clear()
 
     grader.zygote.load_submission(files, warm="cpu")   # one is forked before the submission
-    ahead = {i: _run(grader.zygote, BY_ID[i], "cpu", ahead="cpu")
+    ahead = {i: _run(grader.zygote, default().by_id[i], "cpu", ahead="cpu")
              for i in ("mlp", "my_linear", "tensor_io")}
     # the devices probe counts the machine's GPUs: never served by a child that hid them
-    _run(grader.zygote, BY_ID["devices"], "cpu", ahead="cpu")
+    _run(grader.zygote, default().by_id["devices"], "cpu", ahead="cpu")
     assert [r.get("ahead") for r in replies.replies] == [True, True, True, False]
     assert all(r["leftover"] == 0 and r["exit_code"] == 0 for r in replies.replies)
     for ex_id, obs in ahead.items():
@@ -86,7 +86,7 @@ def test_a_child_forked_with_one_submission_never_serves_the_next(grader, replie
     canary = "AHEAD-CANARY-" + uuid.uuid4().hex
     a = _copy(tmp_path, "a", {"blocks.py": f"\nSECRET = {canary!r}\n"})
     grader.zygote.load_submission(read_submission(a), warm="cpu")
-    _run(grader.zygote, BY_ID["mlp"], "cpu", ahead="cpu")   # forks one while A is loaded
+    _run(grader.zygote, default().by_id["mlp"], "cpu", ahead="cpu")   # forks one while A is loaded
     # its memory read through ctypes (/proc/self/mem is root's: not dumpable); the
     # canary is looked for as two halves, so that it is never whole in B's memory
     search = (
@@ -108,16 +108,16 @@ def test_a_child_forked_with_one_submission_never_serves_the_next(grader, replie
     b = _copy(tmp_path, "b", {"blocks.py": search})
     grader.zygote.load_submission(read_submission(b), warm="cpu")
     replies.replies.clear()
-    obs = _run(grader.zygote, BY_ID["mlp"], "cpu")
+    obs = _run(grader.zygote, default().by_id["mlp"], "cpu")
     assert replies.replies[0]["ahead"] is True
     assert "FOUND 0" in obs.output, obs.output[-2000:]
     # the control: a child forked while A is loaded does find it
     grader.zygote.load_submission(read_submission(a), warm="cpu")
-    _run(grader.zygote, BY_ID["mlp"], "cpu", ahead="cpu")
+    _run(grader.zygote, default().by_id["mlp"], "cpu", ahead="cpu")
     control = read_submission(a)
     control["blocks.py"] += search.encode()
     grader.zygote.load_submission(control)
-    obs = _run(grader.zygote, BY_ID["mlp"], "cpu")
+    obs = _run(grader.zygote, default().by_id["mlp"], "cpu")
     assert "FOUND 0" not in obs.output and "FOUND" in obs.output, obs.output[-2000:]
 
 
@@ -142,10 +142,10 @@ def test_learner_code_that_kills_the_waiting_child_costs_nothing(grader, replies
     files = read_submission(sub)
     grader.zygote.load_submission(files, warm="cpu")
     pid = grader.zygote.proc.pid
-    killer = _run(grader.zygote, BY_ID["centered_layer"], "cpu", ahead="cpu")
+    killer = _run(grader.zygote, default().by_id["centered_layer"], "cpu", ahead="cpu")
     assert "KILLED" in killer.output, killer.output[-2000:]
-    after = _run(grader.zygote, BY_ID["mlp"], "cpu", ahead="cpu")
-    again = _run(grader.zygote, BY_ID["mlp"], "cpu", ahead="cpu")
+    after = _run(grader.zygote, default().by_id["mlp"], "cpu", ahead="cpu")
+    again = _run(grader.zygote, default().by_id["mlp"], "cpu", ahead="cpu")
     assert [r["ahead"] for r in replies.replies] == [True, False, True]
     assert all(r["leftover"] == 0 for r in replies.replies)
     assert grader.zygote.proc.pid == pid, "the sandbox was restarted"
@@ -177,7 +177,7 @@ def test_the_grading_asks_for_cuda_ahead_while_cuda_runs_remain(monkeypatch, dev
     collect(rec, files, devices, ahead=ahead)
     cuda = [i for i, (_, d, _) in enumerate(rec.runs) if d == "cuda"]
     assert cuda or "cuda" not in devices
-    assert len(cuda) == (sum(grading.devices_for(ex, devices).count("cuda") for ex in EXERCISES) if "cuda" in devices
+    assert len(cuda) == (sum(grading.devices_for(ex, devices).count("cuda") for ex in default().exercises) if "cuda" in devices
                          else 0)
     wanted = [("cuda" if ahead and any(c > i for c in cuda) else None)
               for i in range(len(rec.runs))]

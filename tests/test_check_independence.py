@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from grader.checks import test_initializers as inits
+from grader.assignments.custom_models.initializers import checks as inits
+from grader.assignments.custom_models.initializers import fixtures
 from grader.checks.common import inputs
 from grader.feedback import CheckFailed
 from grader.observations import Observation
@@ -18,13 +19,12 @@ from grader.observations import Observation
 def _init_observation(name: str, init) -> Observation:
     """What the initializer probe records for ``init`` applied to the grader's net."""
     t = inputs(name)
-    from grader.child import fixtures
     net = fixtures.init_net()
     with torch.no_grad():
         for key, value in net.state_dict().items():
             value.copy_(t[f"state/{key}"])
     net.apply(init)
-    lin = nn.Linear(30, 20, bias=False)
+    lin = fixtures.no_bias_linear()
     with torch.no_grad():
         lin.weight.copy_(t["no_bias/initial"])
     init(lin)

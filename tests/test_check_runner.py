@@ -1,6 +1,7 @@
-"""The check runner reads each check's outcome from pytest's own reports: one
-outcome per check and device, passed only when the check's call and its
-teardown passed, with the learner-facing message of the exception."""
+"""The check runner reads each check's outcome from pytest-json-report's
+report: one outcome per check and device, passed only when the check's
+set-up, call and teardown passed, with the learner-facing message of the
+exception."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import textwrap
 
 import pytest
 
-from grader.checking import ObservationPlugin
+from pytest_jsonreport.plugin import JSONReport
+
+from grader.checking import ObservationPlugin, outcomes_of
 from grader.observations import Observation
 
 CHECKS = '''
@@ -74,16 +77,18 @@ def outcomes(tmp_path_factory):
     (where / "checks.ini").write_text("[pytest]\nmarkers =\n    grader_check(id, exercise): x\n")
     (where / "test_fake_checks.py").write_text(textwrap.dedent(CHECKS))
     plugin = ObservationPlugin({"ex": {d: Observation("ex", d) for d in ("cpu", "cuda")}})
+    report = JSONReport()
     try:
         code = pytest.main(["-c", str(where / "checks.ini"), "--rootdir", str(where), "-q",
-                            "-p", "no:cacheprovider", str(where)], plugins=[plugin])
+                            "-p", "no:cacheprovider", "--json-report-file=none", str(where)],
+                           plugins=[plugin, report])
     finally:
         sys.modules.pop("test_fake_checks", None)
     assert code == pytest.ExitCode.TESTS_FAILED
-    return plugin.outcomes
+    return outcomes_of(report.report)
 
 
-def test_each_check_has_an_outcome_per_device_read_from_pytests_reports(outcomes):
+def test_each_check_has_an_outcome_per_device_read_from_the_json_report(outcomes):
     assert list(outcomes) == ["ex.passes", "ex.fails", "ex.not_run", "ex.cpu_only",
                               "ex.teardown", "ex.skips"]   # a check whose set-up failed has none
     assert all(list(o.devices) == ["cpu", "cuda"] for o in outcomes.values())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from conftest import cases, expectation, overlay
 
-from grader.exercises import BY_ID
+from grader.assignment import default
 
 DEVICE_BUGS = [c for c in cases("buggy") if "device bug" in expectation(c)["why"]
                and not expectation(c).get("cuda_fails")]
@@ -18,7 +18,7 @@ MODEL_EXERCISES_WITH_CUSTOM_FORWARD = {"mlp", "my_sequential", "fixed_hidden_mlp
 def test_every_model_exercise_with_a_forward_has_a_device_bug_case():
     covered = {ex for c in DEVICE_BUGS for ex in expectation(c)["fails"]}
     assert MODEL_EXERCISES_WITH_CUSTOM_FORWARD <= covered
-    assert all(BY_ID[ex].model for ex in covered)
+    assert all(default().by_id[ex].model for ex in covered)
 
 
 @pytest.mark.slow
@@ -66,4 +66,4 @@ def test_gpu_only_device_bugs_are_listed_for_the_gpu_check():
     for case in GPU_ONLY_BUGS:
         exp = expectation(case)
         assert exp["fails"] == [] and "GPU-only device bug" in exp["why"]
-        assert all(BY_ID[ex].model for ex in exp["cuda_fails"])
+        assert all(default().by_id[ex].model for ex in exp["cuda_fails"])

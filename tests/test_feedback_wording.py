@@ -6,7 +6,7 @@ import pytest
 from conftest import DATA, failing, overlay
 
 from grader.i18n import set_language
-from grader.steps import translate
+from grader.steps import label, translate
 
 _DOCS: dict = {}
 
@@ -97,9 +97,14 @@ def test_no_grader_warning_is_shown_as_learner_output(graded):
 def test_spanish_labels_have_no_english_left():
     set_language("es")
     try:
-        assert translate("CenteredLayer.forward on X (4, 8)") == \
+        assert translate(label("{call} on {name} {shape}", call="CenteredLayer.forward",
+                               name="X", shape="(4, 8)")) == \
             "CenteredLayer.forward sobre X (4, 8)"
-        assert translate("MLP.forward on X of shape (3, 20)") == \
+        assert translate(label("{call} on {name} of shape {shape}", call="MLP.forward",
+                               name="X", shape="(3, 20)")) == \
             "MLP.forward sobre X de forma (3, 20)"
+        assert translate(label("count_parameters(<{case} network>)",
+                               case=label("buffered"))) == \
+            "count_parameters(<red con buffers>)"
     finally:
         set_language("en")

@@ -24,7 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.exercises import BY_ID
+pytestmark = pytest.mark.slow   # every test here starts its own sandbox
+
+from grader.assignment import default
 from grader.grading import _run
 from grader.submission import read_submission
 from grader.limits import Limits
@@ -116,9 +118,9 @@ def test_waiting_child_changed_by_the_run_beside_it_is_not_used(zygote, tmp_path
         pytest.skip("one CPU: the affinity cannot be narrowed")
     files = _submission(tmp_path, attack, {"blocks.py": _attack(ATTACKS[attack])})
     zygote.load_submission(files, warm="cpu")
-    first = _run(zygote, BY_ID["mlp"], "cpu", ahead="cpu")      # changes the waiting child
+    first = _run(zygote, default().by_id["mlp"], "cpu", ahead="cpu")      # changes the waiting child
     assert zygote.replies[-1]["ahead"] is True
-    second = _run(zygote, BY_ID["mlp"], "cpu", ahead="cpu")
+    second = _run(zygote, default().by_id["mlp"], "cpu", ahead="cpu")
     assert second.problem is None, second.problem
     assert _attributes_printed(second) == _attributes_printed(first)
     assert zygote.replies[-1]["ahead"] is False       # a fresh fork served it
@@ -132,10 +134,10 @@ def test_submission_cannot_change_the_child_that_serves_the_next_one(zygote, tmp
     attacker = _submission(tmp_path, "a", {
         "devices.py": _attack("_r.prlimit(_p, _r.RLIMIT_NOFILE, (3, 3))")})
     zygote.load_submission(attacker, warm="cpu")
-    _run(zygote, BY_ID["devices"], "cpu", ahead="cpu")
+    _run(zygote, default().by_id["devices"], "cpu", ahead="cpu")
     victim = _submission(tmp_path, "b", {"blocks.py": _SIBLINGS})
     zygote.load_submission(victim, warm="cpu")
-    obs = _run(zygote, BY_ID["mlp"], "cpu", ahead="cpu")
+    obs = _run(zygote, default().by_id["mlp"], "cpu", ahead="cpu")
     assert obs.problem is None, obs.problem
     assert "(3, 3)" not in _attributes_printed(obs)
 
@@ -178,15 +180,15 @@ def test_files_a_learner_wrote_do_not_reach_the_next_submission(zygote, tmp_path
 
     writer = _submission(tmp_path, "writer", {"storage.py": _WRITER})
     zygote.load_submission(writer, warm="cpu")
-    ex = BY_ID["tensor_io"]
+    ex = default().by_id["tensor_io"]
     obs = _run(zygote, ex, "cpu", ahead="cpu")
     assert "file/tensor.bytes" in obs.tensors
-    _verify_files(zygote, ex, obs, {f"file/{k}": f"verify/{k}" for k in ("tensor", "list", "dict")})
+    _verify_files(zygote, ex, obs)
     reader = _submission(tmp_path, "reader", {"blocks.py": _SCANNER})
     zygote.load_submission(reader, warm="cpu")
     found = []
     for ahead in ("cpu", None, None):
-        seen = _run(zygote, BY_ID["mlp"], "cpu", ahead=ahead)
+        seen = _run(zygote, default().by_id["mlp"], "cpu", ahead=ahead)
         lines = [line for line in seen.output.splitlines() if line.startswith("CANARY HITS")]
         assert lines, (seen.output, seen.errors)
         found.append((zygote.replies[-1]["ahead"], lines[0]))
@@ -216,11 +218,11 @@ def test_a_waiting_child_gives_the_run_beside_it_no_extra_tasks(zygote, tmp_path
         return lines[0]
 
     zygote.load_submission(files)                               # no child ahead
-    alone = started(_run(zygote, BY_ID["mlp"], "cpu"))
+    alone = started(_run(zygote, default().by_id["mlp"], "cpu"))
     assert zygote.replies[-1]["ahead"] is False
     zygote.load_submission(files, warm="cpu")
-    _run(zygote, BY_ID["mlp"], "cpu", ahead="cpu")              # served by one
-    beside = started(_run(zygote, BY_ID["mlp"], "cpu", ahead="cpu"))  # one waits beside it
+    _run(zygote, default().by_id["mlp"], "cpu", ahead="cpu")              # served by one
+    beside = started(_run(zygote, default().by_id["mlp"], "cpu", ahead="cpu"))  # one waits beside it
     assert alone == beside
 
 
@@ -237,7 +239,7 @@ def test_a_waiting_child_whose_device_did_not_start_serves_no_run(zygote, tmp_pa
     if torch.cuda.is_available():
         pytest.skip("needs a machine where CUDA does not start")
     zygote.load_submission(_submission(tmp_path, "cuda", {}), warm="cuda")
-    obs = _run(zygote, BY_ID["mlp"], "cuda")
+    obs = _run(zygote, default().by_id["mlp"], "cuda")
     assert obs.problem is not None and obs.problem["kind"] == "cuda_unavailable", obs.problem
     assert zygote.replies[-1]["ahead"] is False
 
@@ -290,11 +292,11 @@ def test_a_process_whose_main_thread_ended_is_killed_and_counted(tmp_path, no_is
             return reply, raw
 
         z.run = recording
-        haunting = _run(z, BY_ID["mlp"], "cpu", ahead="cpu")
+        haunting = _run(z, default().by_id["mlp"], "cpu", ahead="cpu")
         assert replies[-1]["leftover"] == 1, (replies[-1], haunting.problem)
         z.load_submission(_submission(tmp_path, "next", {"blocks.py": _HAUNTED}), warm="cpu")
         for _ in range(2):
-            obs = _run(z, BY_ID["mlp"], "cpu", ahead="cpu")
+            obs = _run(z, default().by_id["mlp"], "cpu", ahead="cpu")
             assert "GHOST SEEN False" in obs.output, (obs.output, obs.errors)
     finally:
         z.close()

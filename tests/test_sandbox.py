@@ -337,8 +337,9 @@ def test_snoop_finds_no_solution_check_or_other_submission(sandbox, tmp_path):
     own = "\n".join(p.read_text() for p in sub.glob("*.py"))
     secrets = [canary[len("CANARY-NEIGHBOUR-"):],
                SOLUTIONS.joinpath("parameters.py").read_text().splitlines()[0].strip('"')]
-    checks = ROOT / "grader" / "checks"
-    secrets += _distinctive_lines(checks, r"^(def test_|@check\(|from \.|class )", own)
+    for checks in [ROOT / "grader" / "checks",
+                   *sorted((ROOT / "grader" / "assignments").glob("*/*/"))]:
+        secrets += _distinctive_lines(checks, r"^(def test_|@check\(|from \.|class )", own)
     assert len(secrets) > 10
     for name, text in texts.items():
         leaked = [s for s in secrets if s in text]

@@ -11,8 +11,8 @@ import torch
 from conftest import SOLUTIONS
 from torch import nn
 
-from grader.checks.test_initializers import LAYERS, SPECS
-from grader.child import fixtures
+from grader.assignments.custom_models.initializers import fixtures
+from grader.assignments.custom_models.initializers.checks import LAYERS, SPECS
 from grader.feedback import CheckFailed
 from grader.statistics import ks_test, normal_cdf, uniform_cdf
 
@@ -46,9 +46,9 @@ def test_reference_initialiser_passes_under_200_seeds(reference, name):
         torch.manual_seed(seed)
         net = fixtures.init_net()
         net.apply(getattr(reference, name))
-        lin = nn.Linear(30, 20, bias=False)
+        lin = fixtures.no_bias_linear()
         getattr(reference, name)(lin)
-        for weight, fan_in, fan_out in _weights_of(net) + [(lin.weight, 30, 20)]:
+        for weight, fan_in, fan_out in _weights_of(net) + [(lin.weight, *fixtures.NO_BIAS)]:
             try:
                 verify(weight.detach(), fan_in, fan_out, "w")
             except CheckFailed as exc:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import shutil
 
-from grader.exercises import FILES
+from conftest import SOLUTIONS, failing
+
+from grader.assignment import default
 from grader.submission import MAX_FILES, read_folder, read_submission
 
-from conftest import SOLUTIONS, failing
+FILES = default().file_names
 
 
 def _files_and_notes(folder):

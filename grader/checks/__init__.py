@@ -1,9 +1,12 @@
-"""The hidden checks, as pytest tests run in the grader's own process.
+"""The hidden checks' declaration, for the ``checks.py`` of every exercise
+folder (see ``grader/assignment.py``).
 
-Each test is declared with ``@check(...)`` and takes one argument, ``o``: the
-``Observation`` of its exercise on one device (the plugin in
-``grader/checking.py`` parametrizes it).  Tests never see learner code, only
-observations, and compute what is expected themselves.
+Each check is a pytest test declared with ``@check(...)`` that takes one
+argument, ``o``: the ``Observation`` of its exercise on one device (the plugin
+in ``grader/checking.py`` parametrizes it).  Checks never see learner code,
+only observations, and compute what is expected themselves.  An assignment
+imports its check modules to learn their titles, hints and points
+(``Assignment.catalog``).
 """
 
 from __future__ import annotations
@@ -11,10 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-
-CHECK_MODULES = ("test_blocks", "test_layers", "test_parameters", "test_initializers",
-                 "test_storage", "test_devices")
-
 
 @dataclass(frozen=True)
 class CheckInfo:
@@ -24,6 +23,7 @@ class CheckInfo:
     hint: str       # N_-marked
     points: float
     order: int
+    module: str     # the check module that declares it
 
 
 CATALOG: dict[str, CheckInfo] = {}
@@ -36,20 +36,8 @@ def check(exercise: str, name: str, *, title: str, hint: str, points: float = 1.
     def register(fn):
         if cid in CATALOG:
             raise ValueError(f"check {cid} declared twice")
-        CATALOG[cid] = CheckInfo(cid, exercise, title, hint, points, len(CATALOG))
+        CATALOG[cid] = CheckInfo(cid, exercise, title, hint, points, len(CATALOG), fn.__module__)
         return pytest.mark.grader_check(id=cid, exercise=exercise)(fn)
 
     return register
 
-
-def load_catalog() -> dict[str, CheckInfo]:
-    import importlib
-
-    for name in CHECK_MODULES:
-        importlib.import_module(f"{__name__}.{name}")
-    return CATALOG
-
-
-def checks_of(exercise: str) -> list[CheckInfo]:
-    return sorted((c for c in load_catalog().values() if c.exercise == exercise),
-                  key=lambda c: c.order)

@@ -1,4 +1,4 @@
-"""Helpers shared by the check modules (not collected: no ``test_`` prefix)."""
+"""Helpers for the check modules of every exercise folder."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import functools
 
 import torch
 
-from ..exercises import BY_ID
+from .. import assignment
+from ..child.protocol import (KEY_BUFFER_DEVICES, KEY_DEVICE_AUDIT, KEY_PARAM_DEVICES,
+                              STEP_DEVICE_AUDIT, STEP_TO_DEVICE, SUFFIX_DEVICE)
 from ..feedback import fail, require, value
 from ..i18n import N_, _
 from ..observations import Observation
@@ -14,7 +16,8 @@ from ..observations import Observation
 
 @functools.lru_cache(maxsize=None)
 def inputs(exercise: str) -> dict[str, torch.Tensor]:
-    return BY_ID[exercise].inputs()
+    """The tensors the grader sent to the probe of ``exercise`` (built once)."""
+    return assignment.exercise(exercise).inputs()
 
 
 def params_from(o: Observation, prefix: str, names: list[str], what: str) -> dict:
@@ -54,9 +57,10 @@ DEVICE_TITLE = N_("Moves to a device with .to(device) and runs there")
 
 
 def device_check(o: Observation) -> None:
-    """CPU: the stranded-tensor audit.  Another device: everything moved."""
+    """CPU: the stranded-tensor audit.  Another device: everything moved
+    (except the outputs the exercise's ``device_exempt`` leaves to other checks)."""
     if o.device == "cpu":
-        audit = value(o, "device_audit", step="device_audit", kind=dict)
+        audit = value(o, KEY_DEVICE_AUDIT, step=STEP_DEVICE_AUDIT, kind=dict)
         finding = audit.get("finding")
         if not finding:
             return
@@ -93,15 +97,16 @@ def device_check(o: Observation) -> None:
                "the CPU whatever device the input is on: on a GPU, forward fails. Create it with "
                "device=X.device (or torch.zeros_like / X.new_zeros)").format(
                    func=created.get("what", "?"), file=where.get("file"), line=where.get("line")))
-    require(o, "to_device")
-    devices = value(o, "to_device.param_devices", kind=list)
-    buffers = o.values.get("to_device.buffer_devices", [])
+    require(o, STEP_TO_DEVICE)
+    devices = value(o, KEY_PARAM_DEVICES, kind=list)
+    buffers = o.values.get(KEY_BUFFER_DEVICES, [])
     stray = [d for d in list(devices) + list(buffers) if d != o.device]
     if stray:
         fail(_("after .to({device}) some parameters or buffers are still on {stray}").format(
             device=o.device, stray=", ".join(sorted(set(map(str, stray))))))
+    exempt = assignment.exercise(o.exercise).device_exempt
     for key, dev in o.values.items():
-        if key.endswith(".device") and isinstance(dev, str) and dev != o.device \
-                and not key.startswith("rand_weight"):
+        if key.endswith(SUFFIX_DEVICE) and isinstance(dev, str) and dev != o.device \
+                and key.removesuffix(SUFFIX_DEVICE) not in exempt:
             fail(_("the output of {step} is on {dev}, expected {device}").format(
-                step=key.removesuffix(".device"), dev=dev, device=o.device))
+                step=key.removesuffix(SUFFIX_DEVICE), dev=dev, device=o.device))

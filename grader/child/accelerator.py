@@ -18,7 +18,7 @@ multiprocessing").  So:
   set-up is at fault, not the learner;
 * a child that runs on the CPU sees no GPU at all (``CUDA_VISIBLE_DEVICES``
   empty before torch asks), as on a CPU-only machine, except for the probes
-  that ask about this machine's GPUs (``REAL_GPU_PROBES``);
+  that ask about this machine's GPUs (an exercise with ``real_gpus``);
 * the float32 precision switches (TF32 for cuBLAS/cuDNN, bf16/TF32 for
   oneDNN on the CPU) are pinned to full float32 before learner code runs and
   put back after every call into it; a change is reported in the output.
@@ -33,9 +33,7 @@ import os
 
 import torch
 
-EXIT_NO_CUDA = 72            # the child could not start CUDA (grader/observations.py)
-NO_CUDA_PREFIX = "CUDA is not usable in the sandbox: "
-REAL_GPU_PROBES = frozenset({"devices"})   # their checks compare with this machine's GPUs
+from .protocol import EXIT_NO_CUDA, NO_CUDA_PREFIX  # noqa: E402,F401 - the child's side of them
 
 # torch's newer per-backend precision switches ("ieee", "tf32", "bf16", "none")
 _PRECISION = ("fp32_precision", "cuda.matmul.fp32_precision", "cudnn.fp32_precision",
@@ -64,9 +62,10 @@ def nvml_device_count() -> int:
 
 
 # -- a child, before learner code ----------------------------------------------------
-def hide_gpus(probe: str, device: str) -> None:
-    """A CPU run sees no GPU, as on a CPU-only machine."""
-    if not device.startswith("cuda") and probe not in REAL_GPU_PROBES:
+def hide_gpus(real_gpus: bool, device: str) -> None:
+    """A CPU run sees no GPU, as on a CPU-only machine, unless its probe asks
+    about this machine's GPUs (its checks compare with them)."""
+    if not device.startswith("cuda") and not real_gpus:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
 
 
@@ -90,10 +89,10 @@ def start_cuda(memory_limit: int) -> None:
     torch.cuda.set_per_process_memory_fraction(gpu_memory_fraction(memory_limit, total))
 
 
-def prepare(probe: str, device: str, memory_limit: int) -> str | None:
+def prepare(real_gpus: bool, device: str, memory_limit: int) -> str | None:
     """Everything about devices a child does before its limits are set.
     Returns why CUDA is not usable (a run on CUDA only), else None."""
-    hide_gpus(probe, device)
+    hide_gpus(real_gpus, device)
     if device.startswith("cuda"):
         try:
             start_cuda(memory_limit)

@@ -21,6 +21,7 @@ import torch
 from safetensors.torch import save as _st_save
 
 from . import framing
+from .protocol import FRAME_RESULT, FRAME_RESULT_HEADER, FRAME_STEP, ErrorKind
 
 MAX_MESSAGE = 2000
 MAX_FRAMES = 12
@@ -36,21 +37,21 @@ def _safe_text(value: object, limit: int = MAX_MESSAGE) -> str:
 
 def classify(exc: BaseException) -> str:
     if isinstance(exc, NotImplementedError):
-        return "not_implemented"
+        return ErrorKind.NOT_IMPLEMENTED
     if isinstance(exc, MemoryError):
-        return "memory"
+        return ErrorKind.MEMORY
     text = _safe_text(exc, 400)
     if isinstance(exc, RuntimeError) and (
         "can't allocate memory" in text or "not enough memory" in text
     ):
-        return "memory"
+        return ErrorKind.MEMORY
     if isinstance(exc, SystemExit):
-        return "exit"
+        return ErrorKind.EXIT
     if isinstance(exc, KeyboardInterrupt):
-        return "interrupt"
+        return ErrorKind.INTERRUPT
     if isinstance(exc, SyntaxError):
-        return "syntax"
-    return "exception"
+        return ErrorKind.SYNTAX
+    return ErrorKind.EXCEPTION
 
 
 class Recorder:
@@ -92,13 +93,13 @@ class Recorder:
         return info
 
     # -- steps ----------------------------------------------------------
-    def mark(self, name: str, label: str = "") -> None:
+    def mark(self, name: str, label: str | dict = "") -> None:
         try:
-            framing.write_frame(self.fd, {"t": "step", "name": name, "label": label})
+            framing.write_frame(self.fd, {"t": FRAME_STEP, "name": name, "label": label})
         except OSError:
             pass
 
-    def step(self, name: str, label: str = "") -> _Step:
+    def step(self, name: str, label: str | dict = "") -> _Step:
         return _Step(self, name, label)
 
     def value(self, name: str, value: object) -> None:
@@ -115,10 +116,10 @@ class Recorder:
 
     # -- result ---------------------------------------------------------
     def finish(self) -> None:
-        header = {"t": "result", "values": self.values, "errors": self.errors}
+        header = {"t": FRAME_RESULT, "values": self.values, "errors": self.errors}
         payload = _st_save(self.tensors) if self.tensors else b""
         raw = _json_dumps(header, default=_safe_text).encode()
-        framing.write_frame(self.fd, {"t": "result_header", "size": len(raw)}, raw + payload)
+        framing.write_frame(self.fd, {"t": FRAME_RESULT_HEADER, "size": len(raw)}, raw + payload)
 
 
 _SAFE_DTYPES = {
@@ -128,7 +129,7 @@ _SAFE_DTYPES = {
 
 
 class _Step:
-    def __init__(self, rec: Recorder, name: str, label: str) -> None:
+    def __init__(self, rec: Recorder, name: str, label: str | dict) -> None:
         self.rec = rec
         self.name = name
         self.label = label

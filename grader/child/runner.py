@@ -40,17 +40,14 @@ from safetensors.torch import load as _st_load
 from torch import nn
 
 from . import accelerator, framing, probes, recorder
+from .protocol import EXIT_INTERNAL, EXIT_MEMORY, STEP_IMPORT, cpu_limits
 from .recorder import Recorder
-from .supervision import cpu_seconds
 
 RESULT_FD = 3
 OUTPUT_FD = 1
 WATCHDOG_FD = 4
 CONTROL_FD = 5       # a pre-forked child's request pipe, closed once the request is read
 MAX_INPUTS = 256 * 1024 * 1024
-
-EXIT_INTERNAL = 70   # the probe or the recorder failed (not a learner step)
-EXIT_MEMORY = 71     # ... because memory ran out outside a learner step
 
 _exit = os._exit
 _isinstance = builtins.isinstance
@@ -187,8 +184,8 @@ def warm_up() -> None:
     import torch.nn.functional  # noqa: F401
     import torch.optim  # noqa: F401
 
-    from . import device_audit, fixtures  # noqa: F401
-    for name in probes.MODULES:
+    from . import device_audit  # noqa: F401
+    for name in probes.BUILT_IN:
         importlib.import_module(f"{probes.__name__}.{name}")
     net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.BatchNorm1d(4))
     net(torch.randn(2, 4)).sum()
@@ -242,7 +239,7 @@ def _set_limits(limits: dict, pid_namespace: bool) -> None:
             pass
 
     cap(resource.RLIMIT_CORE, 0)
-    cap(resource.RLIMIT_CPU, *cpu_seconds(limits["time"]))
+    cap(resource.RLIMIT_CPU, *cpu_limits(limits["time"]))  # SIGXCPU first, SIGKILL a second later
     cap(resource.RLIMIT_FSIZE, int(limits["file_size"]))
     cap(resource.RLIMIT_NOFILE, int(limits["open_files"]))
     # RLIMIT_NPROC counts every task of the user.  In the sandbox's own user
@@ -347,6 +344,16 @@ class FreshInputs(dict):
         return self[key] if key in self else default
 
 
+def _probe(req: dict) -> probes.Probe:
+    """The probe a request names: a function of the exercise folder whose
+    compiled modules it carries (``probe_folder``), or a built-in one."""
+    folder = req.get("probe_folder")
+    if folder:
+        module = probes.load_folder(str(folder["name"]), dict(folder["code"]))
+        return getattr(module, str(req["probe"]))
+    return probes.get(str(req["probe"]))
+
+
 def child_main(req: dict, inputs: bytes | bytearray, workdir: str, res_w: int, out_w: int,
                dog_w: int) -> None:
     """A child forked for its run.  Never returns: it always ends with ``os._exit``."""
@@ -395,7 +402,7 @@ def _cold_child(req: dict, inputs: bytes | bytearray, workdir: str, res_w: int, 
     limits = req["limits"]
     _watchdog(limits)
     # CUDA starts (or the GPU is hidden) before the limits: see accelerator.py
-    no_cuda = accelerator.prepare(str(req.get("probe", "")), str(req.get("device", "cpu")),
+    no_cuda = accelerator.prepare(bool(req.get("real_gpus")), str(req.get("device", "cpu")),
                                   int(limits["memory"]))
     _run_request(req, inputs, workdir, no_cuda)
 
@@ -403,7 +410,7 @@ def _cold_child(req: dict, inputs: bytes | bytearray, workdir: str, res_w: int, 
 def _warm_child(device: str, memory: int, control: int, res_w: int, out_w: int,
                 dog_w: int) -> None:
     _begin(res_w, out_w, dog_w, control)
-    if accelerator.prepare("", device, memory) is not None:
+    if accelerator.prepare(False, device, memory) is not None:
         # The device did not start while the run before executed (its learner
         # code may hold the GPU's memory): no answer for the next run from
         # here; the zygote forks a fresh child for it once that run is over.
@@ -433,14 +440,14 @@ def _run_request(req: dict, inputs: bytes | bytearray, workdir: str, no_cuda: st
     _set_limits(limits, bool(req.get("pid_namespace")))
     _no_privileges()
     torch.manual_seed(int(req.get("seed", 0)))
-    probe = probes.get(req["probe"])
+    probe = _probe(req)
     params = dict(req.get("params", {}))
     module = None
     for name, message in dict(req.get("stubs") or {}).items():
         if name != req.get("module"):
             sys.modules[str(name)] = _stub_module(str(name), str(message))
     if req.get("module"):
-        with rec.step("import", req["module"]):
+        with rec.step(STEP_IMPORT, req["module"]):
             module = importlib.import_module(req["module"])
         if module is None:
             rec.finish()

@@ -12,15 +12,10 @@ from typing import Callable
 
 from . import processes
 from .memory import Capture, zero
+from .protocol import Stopped, cpu_limits
 
 PROC_SCAN_INTERVAL = 0.1    # how often process counts are taken without a PID namespace
 WATCHDOG_CAP = 64 * 1024
-
-
-def cpu_seconds(time_limit: float) -> tuple[int, int]:
-    """RLIMIT_CPU for a run: SIGXCPU at the soft limit, SIGKILL a second later."""
-    soft = int(float(time_limit)) + 1
-    return soft, soft + 1
 
 
 @dataclass
@@ -70,7 +65,7 @@ def supervise(watch: Watch, pid: int, started: float, limits: dict, pipes: Pipes
         if status is not None and (not open_fds or now > deadline):
             break
         if status is None and now > deadline:
-            stopped = "timeout"
+            stopped = Stopped.TIMEOUT
             processes.kill_tree(pid)
             time.sleep(0.001)
             continue
@@ -96,11 +91,11 @@ def supervise(watch: Watch, pid: int, started: float, limits: dict, pipes: Pipes
             caps[fd].feed(scratch[:n])
             if fd == pipes.output and caps[fd].total > max_out and stopped is None \
                     and status is None:
-                stopped = "output_limit"
+                stopped = Stopped.OUTPUT_LIMIT
                 processes.kill_tree(pid)
             if fd == pipes.result and caps[fd].kept > max_result and stopped is None \
                     and status is None:
-                stopped = "result_limit"
+                stopped = Stopped.RESULT_LIMIT
                 processes.kill_tree(pid)
         if status is not None and not ready:
             # the child is gone; what is left open belongs to its leftovers
@@ -114,7 +109,7 @@ def supervise(watch: Watch, pid: int, started: float, limits: dict, pipes: Pipes
             else:
                 too_many = False
             if too_many:
-                stopped = "process_limit"
+                stopped = Stopped.PROCESS_LIMIT
                 processes.kill_tree(pid)
     scratch.release()
     zero(watch.scratch)
@@ -131,6 +126,6 @@ def supervise(watch: Watch, pid: int, started: float, limits: dict, pipes: Pipes
         "output_truncated": caps[pipes.output].total > max_out,
         "output_bytes": caps[pipes.output].total,
         "cpu": round(usage.ru_utime + usage.ru_stime, 3) if usage else None,
-        "cpu_limit": cpu_seconds(limits["time"])[1],
+        "cpu_limit": cpu_limits(limits["time"])[1],
         "maxrss": int(usage.ru_maxrss) * 1024 if usage else None,
     }

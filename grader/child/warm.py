@@ -65,14 +65,12 @@ class Warm:
     ended: bool = field(default=False)
 
     def fits(self, request: dict) -> bool:
-        from .accelerator import REAL_GPU_PROBES
-
         if self.ended or request.get("device") != self.device:
             return False
         if int(request["limits"]["memory"]) != self.memory:
             return False
         # a CPU child hides the GPUs: not for the probes that count them
-        return self.device.startswith("cuda") or request.get("probe") not in REAL_GPU_PROBES
+        return self.device.startswith("cuda") or not request.get("real_gpus")
 
     def waiting(self) -> bool:
         """Still there, not stopped (a learner process may have signalled it)

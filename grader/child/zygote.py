@@ -49,7 +49,7 @@ import torch
 
 from . import accelerator, framing, hangup, kernel_state, memory, processes, runner, warm
 from .memory import Capture
-from .accelerator import EXIT_NO_CUDA
+from .protocol import EXIT_NO_CUDA
 from .supervision import WATCHDOG_CAP, Pipes, Watch, supervise
 from .wipe import wipe
 

@@ -7,8 +7,7 @@ import os
 
 import torch
 
-from . import probe
-from .storage import describe_loaded
+from . import describe_loaded, probe
 
 
 @probe("verify_torch_file")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import fixtures
-from . import audit, forward, move, probe, record_grads, record_parameters
+from .. import N_, audit, forward, label, move, record_grads, record_parameters
+from . import fixtures
 
 
-@probe("centered_layer")
 def centered_layer(rec, mod, t, device, params):
     with rec.step("construct", "CenteredLayer()") as s:
         layer = mod.CenteredLayer()
@@ -20,8 +19,10 @@ def centered_layer(rec, mod, t, device, params):
         return
     for name in fixtures.CENTER_INPUTS:
         forward(rec, f"out/{name}", layer, t[name].to(device),
-                f"CenteredLayer.forward on {name} {tuple(t[name].shape)}")
-    with rec.step("backward", "backward through CenteredLayer"):
+                label(N_("{call} on {name} {shape}"), call="CenteredLayer.forward", name=name,
+                      shape=str(tuple(t[name].shape))))
+    with rec.step("backward", label(N_("backward pass through {model}"),
+                                        model="CenteredLayer")):
         X = t["X"].to(device).clone().requires_grad_(True)
         out = layer(X)
         (out * t["G"].to(device)).sum().backward()
@@ -40,7 +41,6 @@ def centered_layer(rec, mod, t, device, params):
     audit(rec, mod.CenteredLayer, (t["X"],), device)
 
 
-@probe("my_linear")
 def my_linear(rec, mod, t, device, params):
     with rec.step("construct", "MyLinear(5, 3)") as s:
         layer = mod.MyLinear(5, 3)
@@ -56,8 +56,9 @@ def my_linear(rec, mod, t, device, params):
     if not move(rec, layer, device):
         return
     X = t["X"].to(device)
-    forward(rec, "out", layer, X, "MyLinear(5, 3).forward on X (6, 5)")
-    with rec.step("backward", "backward through MyLinear"):
+    forward(rec, "out", layer, X, label(N_("{call} on {name} {shape}"),
+                                    call="MyLinear(5, 3).forward", name="X", shape="(6, 5)"))
+    with rec.step("backward", label(N_("backward pass through {model}"), model="MyLinear")):
         layer.zero_grad()
         out = layer(X)
         (out * t["G"].to(device)).sum().backward()

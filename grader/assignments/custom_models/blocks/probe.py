@@ -5,24 +5,25 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import fixtures
-from . import audit, forward, move, probe, record_grads, record_parameters
+from .. import N_, audit, describe, forward, label, move, record_grads, record_parameters
+from . import fixtures
 
 
-@probe("mlp")
 def mlp(rec, mod, t, device, params):
     with rec.step("construct", "MLP()") as s:
         net = mod.MLP()
         rec.value("is_module", isinstance(net, nn.Module))
-        rec.value("structure", fixtures.describe(net))
+        rec.value("structure", describe(net))
         record_parameters(rec, "", net)
     if not s.ok:
         return
     if not move(rec, net, device):
         return
     for n in (1, 3, 64):
-        forward(rec, f"out{n}", net, t[f"X{n}"].to(device), f"MLP.forward on X of shape ({n}, 20)")
-    with rec.step("backward", "backward through MLP"):
+        forward(rec, f"out{n}", net, t[f"X{n}"].to(device),
+                label(N_("{call} on {name} of shape {shape}"), call="MLP.forward", name="X",
+                      shape=f"({n}, 20)"))
+    with rec.step("backward", label(N_("backward pass through {model}"), model="MLP")):
         net.zero_grad()
         out = net(t["X64"].to(device))
         (out * t["G"].to(device)).sum().backward()
@@ -30,7 +31,6 @@ def mlp(rec, mod, t, device, params):
     audit(rec, mod.MLP, (t["X3"],), device)
 
 
-@probe("my_sequential")
 def my_sequential(rec, mod, t, device, params):
     X = t["X"].to(device)
     for chain, make in fixtures.CHAINS.items():
@@ -39,7 +39,8 @@ def my_sequential(rec, mod, t, device, params):
         # the values come from the grader, which computes the expected output
         # from what it sent
         ours.load_state_dict({k: t[f"{chain}/given/{k}"] for k in ours.state_dict()})
-        with rec.step(f"{chain}/construct", f"MySequential(*{chain} chain)") as s:
+        with rec.step(f"{chain}/construct", label(N_("MySequential(*<{case} chain>)"),
+                                                         case=label(fixtures.CHAIN_NAMES[chain]))) as s:
             seq = mod.MySequential(*modules)
             rec.value(f"{chain}/is_module", isinstance(seq, nn.Module))
             rec.value(f"{chain}/is_sequential", isinstance(seq, nn.Sequential))
@@ -70,11 +71,10 @@ def my_sequential(rec, mod, t, device, params):
     audit(rec, lambda: mod.MySequential(*fixtures.chain_shapes()), (t["X"],), device)
 
 
-@probe("fixed_hidden_mlp")
 def fixed_hidden_mlp(rec, mod, t, device, params):
     with rec.step("construct", "FixedHiddenMLP()") as s:
         net = mod.FixedHiddenMLP()
-        rec.value("structure", fixtures.describe(net))
+        rec.value("structure", describe(net))
         record_parameters(rec, "", net)
         rw = getattr(net, "rand_weight", None)
         rec.value("rand_weight.kind", "parameter" if isinstance(rw, nn.Parameter)
@@ -88,8 +88,11 @@ def fixed_hidden_mlp(rec, mod, t, device, params):
         return
     rec.value("rand_weight.device", getattr(getattr(net, "rand_weight", None), "device",
                                             torch.device("cpu")).type)
-    out = forward(rec, "out", net, t["X"].to(device), "FixedHiddenMLP.forward on X (2, 20)")
-    with rec.step("train_step", "one SGD step on FixedHiddenMLP"):
+    out = forward(rec, "out", net, t["X"].to(device), label(N_("{call} on {name} {shape}"),
+                                                           call="FixedHiddenMLP.forward", name="X",
+                                                           shape="(2, 20)"))
+    with rec.step("train_step", label(N_("one SGD step on {model}"),
+                                         model="FixedHiddenMLP")):
         opt = torch.optim.SGD(net.parameters(), lr=0.5)
         opt.zero_grad()
         loss = net(t["X"].to(device))

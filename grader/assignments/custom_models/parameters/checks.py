@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from ..child import fixtures
-from ..feedback import expect_close, expect_shape, fail, require, tensor, tolerance, value
-from ..i18n import N_, _
-from ..steps import case_name
-from . import check
-from .common import DEVICE_HINT_CREATED, DEVICE_TITLE, device_check, fmt_linear, inputs, linear_desc
+from grader.feedback import expect_close, expect_shape, fail, require, tensor, tolerance, value
+from grader.i18n import N_, _
+from grader.checks import check
+from grader.checks.common import (DEVICE_HINT_CREATED, DEVICE_TITLE, device_check, fmt_linear,
+                                  inputs, linear_desc)
+from . import fixtures
 
 BLOCK1 = [("0", 4, 8), ("1", None, None), ("2", 8, 4), ("3", None, None)]
 
@@ -128,17 +128,17 @@ def _check_count(o, case: str, why: str) -> None:
     want = _expected_count(case)
     if got.get("type") != "int":
         fail(_("count_parameters({case} network) returned a {type}; expected an int").format(
-            case=case_name(case), type=got.get("type")))
+            case=_(fixtures.CASE_NAMES[case]), type=got.get("type")))
     if got.get("value") != want:
         fail(_("count_parameters({case} network) returned {got}; expected {want} ({why})").format(
-            case=case_name(case), got=got.get("value"), want=want, why=_(why)))
+            case=_(fixtures.CASE_NAMES[case]), got=got.get("value"), want=want, why=_(why)))
 
 
 def _check_shapes(o, case: str, why: str) -> None:
     got = value(o, f"shapes/{case}", step=f"shapes/{case}", kind=dict)
     if got.get("type") != "dict":
         fail(_("param_shapes({case} network) returned a {type}; expected a dict").format(
-            case=case_name(case), type=got.get("type")))
+            case=_(fixtures.CASE_NAMES[case]), type=got.get("type")))
     items = got.get("items") or []
     observed = [[i.get("key"), i.get("shape")] for i in items]
     expected = _expected_shapes(case)
@@ -146,7 +146,7 @@ def _check_shapes(o, case: str, why: str) -> None:
                                    for k, v in pairs)
     if observed != expected:
         fail(_("param_shapes({case} network) returned {{{got}}}; expected {{{want}}} "
-               "({why})").format(case=case_name(case), got=show(observed), want=show(expected), why=_(why)))
+               "({why})").format(case=_(fixtures.CASE_NAMES[case]), got=show(observed), want=show(expected), why=_(why)))
     for i in items:
         if not i.get("is_tuple", i.get("value_type") == "tuple") or not i.get("ints"):
             fail(_("param_shapes: the value for {key} is a {type}; expected a tuple of ints, "

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import torch
 
-from ..feedback import CheckFailed, Context, NotRun, fail, label_of, not_run, value
-from ..i18n import N_, _
-from ..problems import describe_error, describe_problem
-from . import check
+from grader.feedback import CheckFailed, NotRun, fail, label_of, not_run, value
+from grader.i18n import N_, _
+from grader.problems import describe_error, describe_problem
+from grader.checks import check
+
 
 def _runs(o) -> dict[int, str]:
     """Simulated GPU count -> the key of that run's observations (drawn by
@@ -40,12 +41,12 @@ def _show(desc: dict) -> str:
 def _require_step(o, label: str, call: str, count: int) -> None:
     """The call ran; otherwise say what stopped it, without the run's key."""
     if "import" in o.errors:
-        not_run(describe_error(o.errors["import"], label_of(o, "import"), Context.limits))
+        not_run(describe_error(o.errors["import"], label_of(o, "import"), o.limits))
     for step in (f"import/{label}", f"{label}/{call}"):
         if step in o.errors:
-            fail(describe_error(o.errors[step], label_of(o, step), Context.limits))
+            fail(describe_error(o.errors[step], label_of(o, step), o.limits))
     if o.problem is not None:  # the run's own problem (time limit, crash, leftovers...)
-        not_run(describe_problem(o.problem, Context.limits))
+        not_run(describe_problem(o.problem, o.limits))
     if not o.step_reached(f"{label}/{call}"):
         fail(_("with {count} GPU(s), {call} did not run because an earlier step "
                "failed").format(count=count, call=call))

@@ -5,11 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import fixtures
-from . import probe
+from . import fixtures
 
 
-@probe("initializer")
 def initializer(rec, mod, t, device, params):
     name = params["function"]
     with rec.step("lookup", f"initializers.{name}") as s:
@@ -32,8 +30,8 @@ def initializer(rec, mod, t, device, params):
     rec.value("requires_grad", [bool(p.requires_grad) for p in net.parameters()])
     rec.value("is_parameter", [isinstance(p, nn.Parameter) for p in net.parameters()])
     rec.value("optimizer_sees", opt.param_groups[0]["params"][0] is net[0].weight)
-    with rec.step("no_bias", f"{name}(nn.Linear(30, 20, bias=False))"):
-        lin = nn.Linear(30, 20, bias=False)
+    with rec.step("no_bias", f"{name}({fixtures.NO_BIAS_CODE})"):
+        lin = fixtures.no_bias_linear()
         with torch.no_grad():
             lin.weight.copy_(t["no_bias/initial"])
         w = lin.weight

@@ -6,12 +6,12 @@ import math
 
 import torch
 
-from ..child import fixtures
-from ..feedback import CheckFailed, expect_distribution, fail, require, tensor, value
-from ..i18n import N_, _
-from ..statistics import my_init_cdf, normal_cdf, uniform_cdf
-from . import check
-from .common import inputs
+from grader.feedback import CheckFailed, expect_distribution, fail, require, tensor, value
+from grader.i18n import N_, _
+from grader.statistics import my_init_cdf, normal_cdf, uniform_cdf
+from grader.checks import check
+from grader.checks.common import inputs
+from . import fixtures
 
 
 def _sent(o) -> dict[str, torch.Tensor]:
@@ -19,9 +19,9 @@ def _sent(o) -> dict[str, torch.Tensor]:
     t = inputs(o.exercise)
     return {k.removeprefix("state/"): v for k, v in t.items() if k.startswith("state/")}
 
-# Weight shapes in the probe: net[0] = Linear(256, 128), net[6] = Linear(128, 64),
-# and Linear(30, 20, bias=False).
-LAYERS = (("0.weight", 256, 128), ("6.weight", 128, 64))
+
+# the Linear weights of the probe's network: (key, fan_in, fan_out)
+LAYERS = fixtures.linear_weights(fixtures.init_net())
 
 
 def _constant(c: float):
@@ -154,10 +154,12 @@ def _make_checks(name: str, spec: dict) -> None:
             # business; here only "it ran and initialised the weight" counts
             initial = inputs(o.exercise)["no_bias/initial"]
             if weight.shape == initial.shape and torch.equal(weight, initial):
-                fail(_("{f}(nn.Linear(30, 20, bias=False)) left the weight unchanged: "
-                       "initialise the weight even when m.bias is None").format(f=name))
+                fail(_("{f}({layer}) left the weight unchanged: "
+                       "initialise the weight even when m.bias is None").format(
+                           f=name, layer=fixtures.NO_BIAS_CODE))
             return
-        weights(weight, 30, 20, _("weight of nn.Linear(30, 20, bias=False)"))
+        weights(weight, *fixtures.NO_BIAS, _("weight of {layer}").format(
+            layer=fixtures.NO_BIAS_CODE))
 
     @check(name, "in_place", title=N_("Parameters stay the same objects and keep requires_grad"),
            hint=IN_PLACE_HINT)
@@ -173,8 +175,8 @@ def _make_checks(name: str, spec: dict) -> None:
             fail(_("after net.apply({f}) some parameters no longer require gradients").format(
                 f=name))
         if o.values.get("no_bias/same_object") is False:
-            fail(_("{f}(nn.Linear(30, 20, bias=False)) replaced the weight Parameter").format(
-                f=name))
+            fail(_("{f}({layer}) replaced the weight Parameter").format(
+                f=name, layer=fixtures.NO_BIAS_CODE))
 
     for fn, suffix in ((test_weights, "weights"), (test_bias, "bias"),
                        (test_others, "others_untouched"), (test_no_bias, "no_bias"),

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from ..exercises import gpu_model_state
-from ..child import fixtures
-from ..feedback import expect_close, fail, require, tensor, tolerance, value
-from ..i18n import N_, _
-from . import check
-from .common import inputs
+from grader.feedback import expect_close, fail, require, tensor, tolerance, value
+from grader.i18n import N_, _
+from grader.checks import check
+from grader.checks.common import inputs
+from . import fixtures
+from .spec import gpu_model_state
 
 KINDS = ("tensor", "list", "dict")
 

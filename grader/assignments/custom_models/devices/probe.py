@@ -8,7 +8,7 @@ import sys
 
 import torch
 
-from . import probe
+from .. import N_, label
 
 
 def _describe(value) -> dict:
@@ -19,12 +19,18 @@ def _describe(value) -> dict:
     return {"type": type(value).__name__, "str": str(value)[:100]}
 
 
-def _calls(rec, mod, key: str, label: str, indices) -> None:
+def _with(call: str, count: int | None) -> dict:
+    if count is None:
+        return label(N_("{call} with this machine's real GPUs"), call=call)
+    return label(N_("{call} with {count} simulated GPU(s)"), call=call, count=str(count))
+
+
+def _calls(rec, mod, key: str, count: int | None, indices) -> None:
     for i in (None, *indices):
         call = "try_gpu()" if i is None else f"try_gpu({i})"
-        with rec.step(f"{key}/{call}", f"{call} with {label} GPU(s)"):
+        with rec.step(f"{key}/{call}", _with(call, count)):
             rec.value(f"{key}/{call}", _describe(mod.try_gpu() if i is None else mod.try_gpu(i)))
-    with rec.step(f"{key}/try_all_gpus()", f"try_all_gpus() with {label} GPU(s)"):
+    with rec.step(f"{key}/try_all_gpus()", _with("try_all_gpus()", count)):
         rec.value(f"{key}/try_all_gpus()", _describe(mod.try_all_gpus()))
 
 
@@ -102,12 +108,11 @@ def simulate(count: int) -> None:
             accelerator.current_device_idx = current_device
 
 
-@probe("devices")
 def devices(rec, mod, t, device, params):
     # the grader names each run's observations with a key of its own (drawn
     # per run), so that only code that reads the question can answer it
     indices = [int(i) for i in params.get("indices", (0, 1, 3))]
-    _calls(rec, mod, str(params.get("real", "real")), "real", indices)
+    _calls(rec, mod, str(params.get("real", "real")), None, indices)
     here = os.path.dirname(os.path.abspath(mod.__file__)) + os.sep
     for key, count in params.get("simulated", [(str(c), c) for c in (0, 1, 2, 4)]):
         count = int(count)
@@ -117,7 +122,8 @@ def devices(rec, mod, t, device, params):
         for name in [m for m, module in list(sys.modules.items())
                      if _learner_file(module, here)]:
             del sys.modules[name]
-        with rec.step(f"import/{key}", f"import devices with {count} simulated GPU(s)") as s:
+        with rec.step(f"import/{key}", label(N_("import devices with {count} simulated GPU(s)"),
+                                                  count=str(count))) as s:
             fresh = importlib.import_module(mod.__name__)
         if s.ok:
-            _calls(rec, fresh, str(key), str(count), indices)
+            _calls(rec, fresh, str(key), count, indices)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..child import fixtures
-from ..feedback import (expect_close, expect_distribution, expect_shape, fail, require, tensor,
-                        tolerance, value)
-from ..i18n import N_, _
-from ..statistics import normal_cdf
-from . import check
-from .common import DEVICE_HINT_CREATED, DEVICE_TITLE, device_check, inputs
+from grader.feedback import (expect_close, expect_distribution, expect_shape, fail, require,
+                             tensor, tolerance, value)
+from grader.i18n import N_, _
+from grader.statistics import normal_cdf
+from grader.checks import check
+from grader.checks.common import DEVICE_HINT_CREATED, DEVICE_TITLE, device_check, inputs
+from . import fixtures
 
 CENTER_INPUTS = fixtures.CENTER_INPUTS
 

@@ -5,23 +5,22 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import fixtures
-from . import audit, forward, move, probe, record_grads, record_state
+from .. import N_, audit, describe, forward, label, move, record_grads, record_state
+from . import fixtures
 
 
-@probe("nested_blocks")
 def nested_blocks(rec, mod, t, device, params):
     with rec.step("block1", "block1()"):
-        rec.value("block1", fixtures.describe(mod.block1()))
+        rec.value("block1", describe(mod.block1()))
     with rec.step("block2", "block2()"):
         b2 = mod.block2()
-        rec.value("block2", fixtures.describe(b2))
+        rec.value("block2", describe(b2))
         kids = [c for _, c in b2.named_children()]
         rec.value("block2.distinct", len({id(c) for c in kids}))
         rec.value("block2.count", len(kids))
     with rec.step("rgnet", "rgnet()") as s:
         net = mod.rgnet()
-        rec.value("rgnet", fixtures.describe(net))
+        rec.value("rgnet", describe(net))
         rec.value("rgnet.numel", sum(p.numel() for p in net.parameters()))
         record_state(rec, "", net)
     if not s.ok:
@@ -32,20 +31,22 @@ def nested_blocks(rec, mod, t, device, params):
         rec.tensor("nested_access", bias)
     if not move(rec, net, device):
         return
-    forward(rec, "out", net, t["X"].to(device), "rgnet()(X) on X (3, 4)")
+    forward(rec, "out", net, t["X"].to(device), label(N_("{call} on {name} {shape}"), call="rgnet()(X)",
+                                         name="X", shape="(3, 4)"))
     audit(rec, mod.rgnet, (t["X"],), device)
 
 
-@probe("parameter_access")
 def parameter_access(rec, mod, t, device, params):
     for case, make in fixtures.PARAMETER_CASES.items():
-        with rec.step(f"count/{case}", f"count_parameters({case} network)"):
+        with rec.step(f"count/{case}", label(N_("count_parameters(<{case} network>)"),
+                                                      case=label(fixtures.CASE_NAMES[case]))):
             value = mod.count_parameters(make())
             rec.value(f"count/{case}", {"type": type(value).__name__,
                                         "value": value if isinstance(value, (int, float)) else
                                         (value.item() if isinstance(value, torch.Tensor)
                                          and value.numel() == 1 else str(value)[:200])})
-        with rec.step(f"shapes/{case}", f"param_shapes({case} network)"):
+        with rec.step(f"shapes/{case}", label(N_("param_shapes(<{case} network>)"),
+                                                       case=label(fixtures.CASE_NAMES[case]))):
             shapes = mod.param_shapes(make())
             rec.value(f"shapes/{case}", _describe_shapes(shapes))
 
@@ -68,11 +69,10 @@ def _describe_shapes(shapes) -> dict:
     return {"type": "dict", "items": items}
 
 
-@probe("tied_parameters")
 def tied_parameters(rec, mod, t, device, params):
     with rec.step("construct", "tied_net()") as s:
         net = mod.tied_net()
-        rec.value("structure", fixtures.describe(net))
+        rec.value("structure", describe(net))
         rec.value("n_parameters", len(list(net.parameters())))
         rec.value("weight_is", net[2].weight is net[4].weight)
         rec.value("bias_is", net[2].bias is net[4].bias)
@@ -87,8 +87,9 @@ def tied_parameters(rec, mod, t, device, params):
         rec.value("change_seen", float(other[4].weight[0, 0].detach()))
     if not move(rec, net, device):
         return
-    forward(rec, "out", net, t["X"].to(device), "tied_net()(X) on X (5, 4)")
-    with rec.step("backward", "backward through tied_net()"):
+    forward(rec, "out", net, t["X"].to(device), label(N_("{call} on {name} {shape}"), call="tied_net()(X)",
+                                         name="X", shape="(5, 4)"))
+    with rec.step("backward", label(N_("backward pass through {model}"), model="tied_net()")):
         net.zero_grad()
         out = net(t["X"].to(device))
         (out * t["G"].to(device)).sum().backward()

@@ -8,16 +8,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..child import fixtures
-from ..feedback import (CheckFailed, expect_close, expect_distribution, expect_shape, fail, require, tensor,
-                        tolerance, value)
-from ..i18n import N_, _
-from ..statistics import uniform_cdf
-from ..steps import case_name
-from . import check
-from .common import (DEVICE_HINT, DEVICE_HINT_CREATED, DEVICE_TITLE, device_check, fmt_linear,
-                     has_params, inputs,
-                     linear_desc, params_from)
+from grader.feedback import (CheckFailed, expect_close, expect_distribution, expect_shape, fail,
+                             require, tensor, tolerance, value)
+from grader.i18n import N_, _
+from grader.statistics import uniform_cdf
+from grader.checks import check
+from grader.checks.common import (DEVICE_HINT, DEVICE_HINT_CREATED, DEVICE_TITLE, device_check,
+                                  fmt_linear, has_params, inputs, linear_desc, params_from)
+from . import fixtures
 
 MLP_KEYS = ["hidden.weight", "hidden.bias", "out.weight", "out.bias"]
 
@@ -155,7 +153,7 @@ def test_seq_output(o):
             expected = _chain_reference(chain)(X)
         try:
             expect_close(out, expected, _("output of the {chain} chain").format(
-                chain=case_name(chain)), **tolerance(o.device))
+                chain=_(fixtures.CHAIN_NAMES[chain])), **tolerance(o.device))
         except CheckFailed as exc:
             if chain != "repeated":
                 raise
@@ -176,7 +174,8 @@ def test_seq_keys(o):
         expected = list(nn.Sequential(*make()).state_dict().keys())
         if keys != expected:
             fail(_("state_dict() keys for the {chain} chain: expected {expected}, got "
-                   "{observed}").format(chain=case_name(chain), expected=", ".join(expected),
+                   "{observed}").format(chain=_(fixtures.CHAIN_NAMES[chain]),
+                                        expected=", ".join(expected),
                                         observed=", ".join(map(str, keys)) or _("none")))
 
 
@@ -192,7 +191,7 @@ def test_seq_registration(o):
         if not all(found) or count != len(found):
             fail(_("parameters() of the {chain} chain yields {count} tensors, {found} of the "
                    "{total} parameters of the given modules").format(
-                       chain=case_name(chain), count=count, found=sum(map(bool, found)), total=len(found)))
+                       chain=_(fixtures.CHAIN_NAMES[chain]), count=count, found=sum(map(bool, found)), total=len(found)))
 
 
 @check("my_sequential", "empty", title=N_("MySequential() returns its input unchanged"),

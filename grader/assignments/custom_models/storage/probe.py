@@ -7,8 +7,8 @@ import pathlib
 
 import torch
 
-from .. import fixtures
-from . import probe
+from .. import N_, describe_loaded, label
+from . import fixtures
 
 MAX_FILE = 16 * 1024 * 1024
 
@@ -27,27 +27,6 @@ def _record_file(rec, key: str, path: str) -> None:
         rec.value(f"{key}.size", None)
 
 
-def describe_loaded(rec, key: str, obj) -> None:
-    """Record the structure of a loaded object and its tensors."""
-    if isinstance(obj, torch.Tensor):
-        rec.value(key, {"type": "tensor"})
-        rec.tensor(f"{key}/value", obj)
-    elif isinstance(obj, (list, tuple)):
-        rec.value(key, {"type": type(obj).__name__, "len": len(obj),
-                        "items": [type(v).__name__ for v in obj]})
-        for i, v in enumerate(obj):
-            if isinstance(v, torch.Tensor):
-                rec.tensor(f"{key}/{i}", v)
-    elif isinstance(obj, dict):
-        rec.value(key, {"type": type(obj).__name__, "keys": [str(k) for k in obj],
-                        "items": [type(v).__name__ for v in obj.values()]})
-        for k, v in obj.items():
-            if isinstance(v, torch.Tensor):
-                rec.tensor(f"{key}/{k}", v)
-    else:
-        rec.value(key, {"type": type(obj).__name__})
-
-
 def _write(path: str, data: torch.Tensor) -> None:
     with open(path, "wb") as fh:
         fh.write(data.numpy().tobytes())
@@ -61,7 +40,6 @@ def _objects(t) -> dict:
     }
 
 
-@probe("tensor_io")
 def tensor_io(rec, mod, t, device, params):
     base = os.path.join(os.getcwd(), ".scratch")
     for kind, obj in _objects(t).items():
@@ -72,21 +50,21 @@ def tensor_io(rec, mod, t, device, params):
         with rec.step(f"save/{kind}", f"save_tensors({kind}, path)"):
             mod.save_tensors(obj, target)
         _record_file(rec, f"file/{kind}", path)
-        with rec.step(f"load/{kind}", f"load_tensors(path) for the saved {kind}"):
+        with rec.step(f"load/{kind}", label(N_("load_tensors(path) for the saved {case}"),
+                                                  case=label(fixtures.OBJECT_NAMES[kind]))):
             describe_loaded(rec, f"load/{kind}", mod.load_tensors(target))
     trusted = os.path.join(base, "given.pt")
     _write(trusted, t["trusted_file"])
-    with rec.step("load/given", "load_tensors(a file written by torch.save)"):
+    with rec.step("load/given", label(N_("load_tensors(<a file written by torch.save>)"))):
         describe_loaded(rec, "load/given", mod.load_tensors(trusted))
     evil = os.path.join(base, "evil.pt")
     _write(evil, t["evil_file"])
     marker = os.path.join(base, "evil_ran")
-    with rec.step("load/evil", "load_tensors(a file holding pickled code)"):
+    with rec.step("load/evil", label(N_("load_tensors(<a file holding pickled code>)"))):
         describe_loaded(rec, "load/evil", mod.load_tensors(evil))
     rec.value("evil.ran", os.path.exists(marker))
 
 
-@probe("model_io")
 def model_io(rec, mod, t, device, params):
     base = os.path.join(os.getcwd(), ".scratch")
     # the original's values come from the grader (inputs "original/..."): the
@@ -130,7 +108,8 @@ def model_io(rec, mod, t, device, params):
     with open(gpu_path, "wb") as fh:
         fh.write(t["gpu_file"].numpy().tobytes())
     calls.clear()
-    with rec.step("load_gpu", "load_params(factory, a file saved from a GPU model)"):
+    with rec.step("load_gpu", label(N_("load_params(factory, <a file saved from a GPU "
+                                               "model>)"))):
         clone = mod.load_params(lambda: fixtures.io_net(), gpu_path)
         clone.eval()  # the mode is the eval-mode check's business
         with torch.no_grad():

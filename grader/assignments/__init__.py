@@ -1,0 +1,1 @@
+"""The assignments bundled with the grader, one package each (see grader/assignment.py)."""

@@ -1,0 +1,1 @@
+"""What the grader knows about blocks.py: spec, probe, checks (see grader/assignment.py)."""

@@ -1,0 +1,1 @@
+"""What the grader knows about initializers.py: spec, probe, checks (see grader/assignment.py)."""

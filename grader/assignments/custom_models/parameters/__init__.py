@@ -1,0 +1,1 @@
+"""What the grader knows about parameters.py: spec, probe, checks (see grader/assignment.py)."""

@@ -1,0 +1,1 @@
+"""What the grader knows about storage.py: spec, probe, checks (see grader/assignment.py)."""

@@ -1,0 +1,3 @@
+def relu(x):
+    """max(x, 0), elementwise."""
+    raise NotImplementedError

@@ -1,0 +1,2 @@
+def mse(pred, target):
+    return ((pred - target) ** 2).mean()
