@@ -444,6 +444,10 @@ async def _read_files(request: Request, settings) -> list[tuple[str, bytes]]:
         form = await copy.form(max_files=settings.max_files + 1, max_fields=50,
                                max_part_size=settings.max_upload + 1)
     except Exception as exc:  # noqa: BLE001 - malformed multipart: the client's fault
+        if "Too many files" in str(exc):
+            raise Refused(413, "too_many_files", count=settings.max_files) from None
+        if "Part exceeded" in str(exc):
+            raise Refused(413, "too_large", limit=settings.max_upload) from None
         raise Refused(400, "bad_request", why=str(exc)[:200] or type(exc).__name__) from None
     parts = []
     try:
