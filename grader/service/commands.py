@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from ..cli import ExitCode, GradeUsageError, _print_notes, _summary_table
-from ..i18n import LANGUAGES, set_language
+from ..i18n import LANGUAGES, _, set_language
 from .database import DEFAULT_DATA
 
 HELP = {"help_option_names": ["-h", "--help"]}
@@ -130,23 +130,27 @@ def submit(submission, server, token, lang, wait) -> None:
         token = token.rsplit("/login/", 1)[1]
 
     def on_state(sub: dict) -> None:
-        where = f" (position {sub['position']})" if sub.get("position") else ""
-        click.echo(f"submission {sub['id']}: {sub['state']}{where}", err=True)
+        if sub["state"] == "queued":
+            text = _("submission {id}: queued (position {n})").format(id=sub["id"],
+                                                                     n=sub.get("position"))
+        else:
+            text = _("submission {id}: grading").format(id=sub["id"])
+        click.echo(text, err=True)
 
     try:
         sub, doc, url = run_submit(server, token, Path(submission), lang=lang, wait=wait,
                                    on_state=on_state)
     except Refusal as exc:
-        raise GradeUsageError(f"refused: {exc}") from None
+        raise GradeUsageError(_("refused: {why}").format(why=exc)) from None
     except ServerFault as exc:
-        raise ServerError(f"server fault: {exc}") from None
+        raise ServerError(_("server fault: {why}").format(why=exc)) from None
     set_language(doc.get("metadata", {}).get("language", lang or "en"))
     Console(highlight=False).print(_summary_table([doc]))
     _print_notes([doc])
-    click.echo(f"Report: {url}")
+    click.echo(_("Report: {path}").format(path=url))
     if sub["state"] == "error":
-        raise ServerError(f"the grader failed on submission {sub['id']}; the instructor can "
-                          "regrade it")
+        raise ServerError(_("the grader failed on submission {id}; your instructor can grade "
+                            "it again").format(id=sub["id"]))
 
 
 @service.command(context_settings=HELP)
