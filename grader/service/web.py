@@ -22,6 +22,7 @@ from fastapi.responses import (HTMLResponse, JSONResponse, PlainTextResponse, Re
                                Response)
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import ClientDisconnect
 from starlette_csrf import CSRFMiddleware
@@ -167,18 +168,26 @@ def create_app(service: Service) -> FastAPI:
     @app.post("/api/submissions", status_code=202, openapi_extra=upload_schema,
               summary="Submit files or one .zip; graded in the background")
     async def submit(request: Request):
-        user = need_user(request)
-        lang = lang_of(request, user)
-        with service.Session() as session:
-            settings = settings_mod.load(session)
-            store.check_admission(session, user.id, settings, DEFAULT_ASSIGNMENT)
+        def admit() -> tuple[Learner, object]:
+            user = need_user(request)
+            with service.Session() as session:
+                settings = settings_mod.load(session)
+                store.check_admission(session, user.id, settings, DEFAULT_ASSIGNMENT)
+            return user, settings
+
+        def accept(user: Learner, settings, parts) -> dict:
+            upload = uploads.from_parts(parts, settings)
+            sub = store.create(service.Session, service.data, user.id, upload, settings,
+                               lang_of(request, user))
+            with service.Session() as session:
+                return describe(session, session.get(Submission, sub.id), settings)
+
+        # refused before the body is read: a bad token or a learner over a limit
+        user, settings = await run_in_threadpool(admit)
         parts = await _read_files(request, settings)
-        upload = uploads.from_parts(parts, settings)
-        sub = store.create(service.Session, service.data, user.id, upload, settings, lang)
-        with service.Session() as session:
-            body = describe(session, session.get(Submission, sub.id), settings)
+        body = await run_in_threadpool(accept, user, settings, parts)
         return JSONResponse(body, status_code=202,
-                            headers={"Location": f"/api/submissions/{sub.id}"})
+                            headers={"Location": f"/api/submissions/{body['id']}"})
 
     @app.get("/api/submissions", summary="Your submissions (all for the instructor), newest "
              "first")

@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 
 from ..parent_death import die_with_parent
 
