@@ -66,10 +66,17 @@ class Service:
         self.queue = DatabaseQueue(Session_, lease=lease)
 
 
+def _when(value: str | None) -> str:
+    """'2026-11-28T12:07:50.643672Z' -> '2026-11-28 12:07:50 UTC'"""
+    return f"{value[:10]} {value[11:19]} UTC" if value else ""
+
+
 def _pages_env() -> Environment:
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)),
-                       autoescape=select_autoescape(default=True),
-                       extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
+                      autoescape=select_autoescape(default=True),
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env.filters["when"] = _when
+    return env
 
 
 def create_app(service: Service) -> FastAPI:
@@ -375,7 +382,7 @@ def create_app(service: Service) -> FastAPI:
                    "late": is_late(picked[l.id][0], settings) if l.id in picked else False}
                   for l in learners]
         return page(request, "instructor.html.j2", user, rows=rows, people=people,
-                    settings=settings, queued=len(queue))
+                    settings=settings, queued=len(queue), refresh=10)
 
     @app.get("/instructor/class/", response_class=HTMLResponse, include_in_schema=False)
     def class_overview(request: Request):

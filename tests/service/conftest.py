@@ -22,7 +22,7 @@ from grader.sandbox import detect_isolation
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
-LEARNERS = ["ana", "ben", "cat", "dan", "eve", "fox", "gus"]
+LEARNERS = ["ana", "ben", "cat", "dan", "eve", "fox", "gus", "hal"]
 LEASE = 8
 
 
