@@ -104,7 +104,10 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="service-load-"))
     data = tmp / "data"
-    learners = [f"l{i:04d}" for i in range(int(args.rate * args.duration) + 2000)]
+    # one learner per upload (tokens cost a scrypt each): the steady phase, and a burst
+    # at the factor times a capacity of at most one grading a second per worker
+    learners = [f"l{i:04d}" for i in range(int(args.rate * args.duration + args.burst_factor
+                                               * args.workers * args.burst_seconds) + 10)]
     (tmp / "roster.csv").write_text("id,name,email\n" + "".join(f"{l},{l},\n" for l in learners))
     grade = [sys.executable, "-m", "grader"]
     subprocess.run(grade + ["roster", "import", str(tmp / "roster.csv"), "--data", str(data)],
@@ -177,7 +180,7 @@ def main() -> None:
         lat = [parse(d["graded_at"]) - parse(d["submitted_at"]) for d in steady.values()]
         steady_span = max(parse(d["graded_at"]) for d in steady.values()) - t0
         service_s = statistics.mean(lat) if lat else 1.0
-        capacity = args.workers / max(service_s, 0.1)
+        capacity = min(args.workers / max(service_s, 0.1), float(args.workers))
         burst_rate = args.burst_factor * capacity
         print(f"burst: {burst_rate:.2f}/s ({args.burst_factor:g}x the measured capacity "
               f"{capacity:.2f}/s) for {args.burst_seconds:g} s", flush=True)
