@@ -115,3 +115,20 @@ def test_migrations_build_the_models_schema(tmp_path):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_instructor_link_on_demand_replaces_the_old_one(tmp_path):
+    from grader.service import tokens
+    from grader.service.serve import ensure_instructor
+    _data, _engine, Session_ = open_data(tmp_path / "d")
+    first = ensure_instructor(Session_)
+    assert first and ensure_instructor(Session_) is None     # printed at the first start only
+    result = CliRunner().invoke(commands.service, ["serve", "--instructor-link", "--data",
+                                                   str(tmp_path / "d"), "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    link = result.output.strip()
+    assert link.startswith("http://127.0.0.1:8123/login/")
+    tokens._cache.clear()
+    with Session_() as s:
+        assert tokens.verify(s, link.rsplit("/", 1)[1]).role == "instructor"
+        assert tokens.verify(s, first) is None
