@@ -174,7 +174,10 @@ def _status(ex: dict) -> str:
 @click.version_option(__version__, prog_name="grade")
 def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_limit,
          no_isolation, force, assignment_name) -> None:
-    """Grade SUBMISSION folders of the custom-PyTorch-models course."""
+    """Grade SUBMISSION folders of the custom-PyTorch-models course.
+
+    The course service has its own commands: grade serve, grade roster, grade submit
+    (see grade serve --help). A folder named like one of them is graded as ./NAME."""
     out_dir = Path(out)
     set_language(lang)
     if out_dir.exists() and not out_dir.is_dir():
@@ -290,9 +293,22 @@ def _print_notes(docs: list[dict]) -> None:
             click.echo(terminal_safe(f"{meta['submission']}: {note}"))
 
 
+# ``grade WORD ...`` where WORD is exactly one of these runs the course service's
+# command (grader/service/commands.py); anything else is a submission to grade, so a
+# folder with one of these names is graded as ``grade ./serve`` (or ``grade serve/``).
+SERVICE_COMMANDS = ("serve", "roster", "submit", "worker")
+
+
+def _command(argv: list[str]):
+    if len(argv) > 1 and argv[1] in SERVICE_COMMANDS:
+        from .service.commands import service
+        return service
+    return main
+
+
 def run() -> None:  # pragma: no cover - console-script shim
     try:
-        code = main(standalone_mode=False)
+        code = _command(sys.argv)(standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(ExitCode.INTERRUPTED)
     except click.ClickException as exc:   # usage errors: one line, as README promises
