@@ -4,8 +4,10 @@ now be refused cleanly."""
 
 from __future__ import annotations
 
+import csv
 import io
 import socket
+import subprocess
 import time
 import zipfile
 
@@ -15,7 +17,7 @@ from grader.service import tokens
 from grader.service.database import open_data
 from grader.service.models import Learner
 
-from .conftest import cheap_files, upload
+from .conftest import cheap_files, grade_cmd, upload
 
 HUGE_ID = "99999999999999999999999"    # past SQLite's 64-bit INTEGER
 
@@ -143,3 +145,23 @@ def test_wrong_secrets_for_a_known_lookup_stop_costing_scrypt(tmp_path, monkeypa
         clock[0] += tokens.COOL_DOWN + 1
         assert tokens.verify(session, token).id == "zed"
     engine.dispose()
+
+
+def test_a_replaced_link_stops_working_at_once(server):
+    """`grade roster links --learner ID` revokes the learner's old token, but
+    the server remembered verified tokens for five minutes: a leaked link kept
+    working (API and sign-in) after the instructor replaced it."""
+    old = server.tokens["fox"]
+    with server.client(old) as c:
+        assert c.get("/api/me").status_code == 200        # verified, now remembered
+    out = subprocess.run(grade_cmd("roster", "links", "--base-url", "http://testserver",
+                                   "--data", str(server.data), "--learner", "fox"),
+                         check=True, capture_output=True, text=True, timeout=120).stdout
+    new = {row["id"]: row["token"] for row in csv.DictReader(io.StringIO(out))}["fox"]
+    server.tokens["fox"] = new
+    with server.client(old) as c:
+        assert c.get("/api/me").status_code == 401
+    with server.client() as c:
+        assert c.get(f"/login/{old}", follow_redirects=False).status_code == 401
+    with server.client(new) as c:
+        assert c.get("/api/me").json()["id"] == "fox"
