@@ -1,7 +1,8 @@
 """Personal tokens: ``<lookup>.<secret>``.  The database keeps the lookup id
 and a scrypt hash of the secret (salted), never the token; a verified token is
 remembered (as a SHA-256 of it) for a few minutes so that pages that refresh
-themselves do not pay scrypt on every request.  A lookup id that failed
+themselves do not pay scrypt on every request (a remembered token is still
+looked up, so one revoked by another process stops working at once).  A lookup id that failed
 ``MAX_FAILURES`` times in a row is refused without hashing for ``COOL_DOWN``
 seconds: whoever knows a lookup id (every learner knows their own) cannot make
 the server compute scrypt for each wrong secret they send."""
@@ -56,9 +57,15 @@ def verify(session: Session, token: str | None) -> Learner | None:
     now = _clock()
     with _lock:
         hit = _cache.get(digest)
-    if hit and hit[1] > now:
-        return session.get(Learner, hit[0])
     lookup, secret = token.split(".", 1)
+    if hit and hit[1] > now:
+        # a token replaced by another process (``grade roster links``) stops at once
+        if session.scalar(select(Token.lookup).where(
+                Token.lookup == lookup, Token.revoked.is_(False))) is not None:
+            return session.get(Learner, hit[0])
+        with _lock:
+            _cache.pop(digest, None)
+        return None
     with _lock:
         failed, last = _failures.get(lookup, (0, 0.0))
         if failed >= MAX_FAILURES and now - last < COOL_DOWN:
