@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import socket
 import subprocess
 import time
@@ -165,3 +166,22 @@ def test_a_replaced_link_stops_working_at_once(server):
         assert c.get(f"/login/{old}", follow_redirects=False).status_code == 401
     with server.client(new) as c:
         assert c.get("/api/me").json()["id"] == "fox"
+
+
+def test_no_page_runs_script_from_another_site(server):
+    """/api/docs (FastAPI's Swagger UI) loaded swagger-ui-bundle.js from
+    cdn.jsdelivr.net (any 5.x release) with no Content-Security-Policy: a
+    script from another site ran on the grader's origin, with the power of the
+    instructor's session (the CSRF cookie is readable by scripts). The
+    OpenAPI document stays at /api/openapi.json."""
+    pages = ["/api/docs", "/api/redoc", "/docs", "/", "/instructor", "/instructor/settings",
+             "/instructor/class/"]
+    with server.client(server.instructor) as c:
+        assert c.get("/api/openapi.json").status_code == 200
+        for path in pages:
+            r = c.get(path)
+            if r.status_code == 404:
+                continue
+            scripts = re.findall(r"<script[^>]*\bsrc\s*=\s*[\"']?([^\"'\s>]+)", r.text, re.I)
+            outside = [s for s in scripts if re.match(r"(https?:)?//", s)]
+            assert not outside, (path, outside)
