@@ -82,7 +82,7 @@ def _pages_env() -> Environment:
 
 def create_app(service: Service) -> FastAPI:
     app = FastAPI(title="torch-course-grader service", openapi_url="/api/openapi.json",
-                  docs_url="/api/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)   # Swagger UI would load a CDN script
     secret = _secret(service.data)
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
                        same_site="lax", max_age=60 * 60 * 24 * 120)
