@@ -185,3 +185,21 @@ def test_no_page_runs_script_from_another_site(server):
             scripts = re.findall(r"<script[^>]*\bsrc\s*=\s*[\"']?([^\"'\s>]+)", r.text, re.I)
             outside = [s for s in scripts if re.match(r"(https?:)?//", s)]
             assert not outside, (path, outside)
+
+
+@pytest.mark.parametrize("body", [b'{"time_limit": "nan"}', b'{"time_limit": "inf"}',
+                                  b'{"time_limit": 1e999}',
+                                  b'{"memory_limit": 1000000000000000000000000000000}'])
+def test_settings_refuse_values_no_limit_can_hold(server, body):
+    """A time limit of NaN or infinity (or a limit past 64 bits) was saved,
+    then every settings response failed (500: NaN is not JSON) until it was
+    changed again through the API."""
+    with server.client(server.instructor) as c:
+        before = c.get("/api/settings").json()
+        r = c.put("/api/settings", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 400, r.text
+        assert r.json()["code"] == "settings"
+        after = c.get("/api/settings")
+        assert after.status_code == 200
+        assert after.json() == before
+        assert c.get("/instructor/settings").status_code == 200
