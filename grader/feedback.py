@@ -143,16 +143,8 @@ def expect_close(observed: torch.Tensor, expected: torch.Tensor, what: str, *,
                total=obs.numel(), rtol=rtol, atol=atol))
 
 
-def expect_equal_exact(observed: torch.Tensor, expected: torch.Tensor, what: str) -> None:
-    expect_close(observed, expected, what, rtol=0.0, atol=0.0)
-
-
 def tolerance(device: str) -> dict:
     return {"rtol": 1e-4, "atol": 1e-5} if device != "cpu" else {"rtol": 1e-5, "atol": 1e-6}
-
-
-def isfinite_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def expect_distribution(t: torch.Tensor, what: str, dist: str, cdf, *, mean: float, std: float,

@@ -25,6 +25,7 @@ MESSAGES = {
     "encrypted": N_("The archive is protected by a password; zip it again without one."),
     "empty": N_("Nothing was uploaded: choose your exercise files, your folder or a .zip."),
     "duplicate": N_("Two uploaded files have the same name ({path})."),
+    "name_too_long": N_("A file name in the upload is too long ({path}); rename the file."),
     "no_exercise": N_("None of the exercise files ({files}) is in the upload; submit the files "
                       "of exercises/ with your work."),
     "in_flight": N_("Your previous submission is still being graded; wait for its report before "

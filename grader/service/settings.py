@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import asdict, dataclass, fields
 
 from sqlalchemy import select
@@ -40,6 +41,12 @@ class CourseSettings:
         for name in ("max_upload", "max_files", "per_hour", "in_flight"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name}: at least 1")
+        for name in ("max_upload", "max_files", "per_hour", "in_flight", "memory_limit",
+                     "output_limit"):
+            if int(getattr(self, name)) >= 2 ** 62:
+                raise ValueError(f"{name}: too large")
+        if not math.isfinite(self.time_limit) or self.time_limit > 24 * 3600:
+            raise ValueError("time_limit: a number of seconds, at most a day")
         if self.time_limit < 0.5 or self.memory_limit < 256 * 1024 ** 2 or \
                 self.output_limit < 1024:
             raise ValueError("limits below the grader's minimums")

@@ -20,6 +20,8 @@ from .refusals import Refused
 
 CHUNK = 64 * 1024
 MAX_DEPTH = 32
+MAX_NAME = 255        # bytes in one file or folder name (the file system's limit)
+MAX_PATH = 1024       # bytes in a whole relative path
 IGNORED_TOP = {b"__MACOSX"}
 
 
@@ -42,6 +44,8 @@ def _parts(raw: bytes) -> list[bytes]:
         raise Refused(400, "outside", path=_shown(raw))
     if len(parts) > MAX_DEPTH:
         raise Refused(400, "outside", path=_shown(raw))
+    if any(len(p) > MAX_NAME for p in parts) or len(b"/".join(parts)) > MAX_PATH:
+        raise Refused(400, "name_too_long", path=_shown(raw)[:80] + "…")
     return parts
 
 
@@ -56,6 +60,13 @@ def _add(files: dict[bytes, bytes], raw: bytes, data: bytes, limits) -> None:
     key = b"/".join(parts)
     if key in files:
         raise Refused(400, "duplicate", path=_shown(key))
+    # a file and a folder of the same name cannot both be written
+    folders = [b"/".join(parts[:i]) for i in range(1, len(parts))]
+    clash = next((f for f in folders if f in files), None)
+    if clash is None and any(k.startswith(key + b"/") for k in files):
+        clash = key
+    if clash is not None:
+        raise Refused(400, "duplicate", path=_shown(clash))
     if len(files) >= limits.max_files:
         raise Refused(413, "too_many_files", count=limits.max_files)
     files[key] = data

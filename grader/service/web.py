@@ -42,6 +42,7 @@ from .views import describe, dumps, is_late, iso, positions, report_path, result
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SESSION_COOKIE = "grader_session"
 BODY_OVERHEAD = 256 * 1024     # multipart framing and field names, beyond the files
+MAX_ID = 2 ** 63 - 1           # the database's INTEGER: a larger id is no submission
 
 
 def _script_hash(path: Path) -> str:
@@ -81,13 +82,14 @@ def _pages_env() -> Environment:
 
 def create_app(service: Service) -> FastAPI:
     app = FastAPI(title="torch-course-grader service", openapi_url="/api/openapi.json",
-                  docs_url="/api/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)   # Swagger UI would load a CDN script
     secret = _secret(service.data)
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
                        same_site="lax", max_age=60 * 60 * 24 * 120)
     app.add_middleware(CSRFMiddleware, secret=secret, sensitive_cookies={SESSION_COOKIE},
                        cookie_samesite="strict")
     env = _pages_env()
+    receiving: dict[str, int] = {}   # learner id -> uploads being received (event loop only)
 
     # -- helpers --------------------------------------------------------------------
     def lang_of(request: Request, user: Learner | None = None) -> str:
@@ -126,7 +128,7 @@ def create_app(service: Service) -> FastAPI:
 
     def own_submission(request: Request, sid: int, session) -> tuple[Learner, Submission]:
         user = need_user(request)
-        sub = session.get(Submission, sid)
+        sub = session.get(Submission, sid) if 0 < sid <= MAX_ID else None
         if sub is None:
             raise Refused(404, "not_found")
         if user.role != "instructor" and sub.learner_id != user.id:
@@ -191,8 +193,18 @@ def create_app(service: Service) -> FastAPI:
 
         # refused before the body is read: a bad token or a learner over a limit
         user, settings = await run_in_threadpool(admit)
-        parts = await _read_files(request, settings)
-        body = await run_in_threadpool(accept, user, settings, parts)
+        # an upload being received counts as in flight: its body is held in
+        # memory, so a learner cannot open hundreds of slow uploads at once
+        if receiving.get(user.id, 0) >= settings.in_flight:
+            raise Refused(429, "in_flight")
+        receiving[user.id] = receiving.get(user.id, 0) + 1
+        try:
+            parts = await _read_files(request, settings)
+            body = await run_in_threadpool(accept, user, settings, parts)
+        finally:
+            receiving[user.id] -= 1
+            if not receiving[user.id]:
+                del receiving[user.id]
         return JSONResponse(body, status_code=202,
                             headers={"Location": f"/api/submissions/{body['id']}"})
 
@@ -242,7 +254,7 @@ def create_app(service: Service) -> FastAPI:
     def regrade_one(request: Request, sid: int):
         need_instructor(request)
         with service.Session() as session:
-            if session.get(Submission, sid) is None:
+            if not 0 < sid <= MAX_ID or session.get(Submission, sid) is None:
                 raise Refused(404, "not_found")
         return {"queued": service.queue.regrade([sid])}
 
