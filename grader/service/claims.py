@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import sessionmaker
 
 from .models import Attempt, Result, Submission, utcnow
 
 LEASE_SECONDS = 60.0
+# gradings of one submission whose worker died: after that many, it is marked
+# ``error`` instead of being queued again (a submission that kills its worker
+# every time would otherwise take a worker forever)
+MAX_LOST = 3
 
 
 class DatabaseQueue:
@@ -92,6 +96,12 @@ class DatabaseQueue:
                     session.execute(update(Attempt).where(
                         Attempt.submission_id == sid, Attempt.finished_at.is_(None)).values(
                             finished_at=utcnow(), outcome="lost"))
+                    lost = session.scalar(select(func.count()).select_from(Attempt).where(
+                        Attempt.submission_id == sid, Attempt.outcome == "lost"))
+                    if lost >= MAX_LOST:
+                        session.execute(update(Submission).where(Submission.id == sid).values(
+                            state="error", error=f"the grading stopped {lost} times without "
+                            "an answer (its worker died); not queued again"))
             return ids
 
     def regrade(self, submission_ids: list[int]) -> int:

@@ -78,3 +78,24 @@ def test_regrade_keeps_results_and_restart_requeues_orphans(tmp_path):
         assert s.get(Submission, a).state == "queued"
         assert s.get(Submission, b).state == "queued"
         assert s.query(Result).count() == 1
+
+
+def test_a_submission_whose_worker_dies_every_time_ends_in_error(tmp_path):
+    """Red-team: a submission that kills its worker each time must not take a
+    worker forever; after MAX_LOST lost gradings it is marked error."""
+    from grader.service.claims import MAX_LOST
+
+    Session_ = _setup(tmp_path, n=2)
+    queue = DatabaseQueue(Session_, lease=0.05)
+    for lost in range(1, MAX_LOST + 1):
+        sid, _ = queue.claim("dies")
+        assert sid == 1
+        time.sleep(0.1)
+        assert queue.requeue_expired() == [1]
+        with Session_() as s:
+            assert s.get(Submission, 1).state == ("error" if lost == MAX_LOST else "queued")
+    with Session_() as s:
+        sub = s.get(Submission, 1)
+        assert "stopped 3 times" in sub.error
+        assert [a.outcome for a in s.query(Attempt).order_by(Attempt.id)] == ["lost"] * MAX_LOST
+    assert queue.claim("next")[0] == 2      # the others' turn
