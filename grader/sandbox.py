@@ -94,13 +94,23 @@ def _python_roots() -> list[str]:
     return roots
 
 
+_hidden: set[str] = set()
+
+
+def hide(path: str | os.PathLike) -> None:
+    """Keep ``path`` out of every sandbox started from now on, should it lie
+    inside a folder the sandbox binds (the course service's data folder, when
+    it is placed inside the virtual environment)."""
+    _hidden.add(str(Path(path).resolve()))
+
+
 def _masks(roots: list[str]) -> list[str]:
     """Folders inside the bound roots that learner code must not see."""
     grader_pkg = str(Path(__file__).resolve().parent)
     project = str(Path(__file__).resolve().parent.parent)
     hidden = []
-    for p in (grader_pkg, project):
-        if any(p.startswith(r + "/") for r in roots):
+    for p in (grader_pkg, project, *sorted(_hidden)):
+        if any(p.startswith(r + "/") for r in roots) and p not in hidden:
             hidden.append(p)
     return hidden
 

@@ -46,6 +46,7 @@ from grader.observations import qualified_name, watchdog_location
 from grader.problems import describe_error, describe_problem
 from grader.report import render_report
 from grader.sandbox import SandboxFailure, Zygote, detect_isolation
+from grader.submission import read_submission
 
 from conftest import DATA, EXERCISES, SOLUTIONS, cases, expectation, failing, overlay
 
@@ -714,3 +715,42 @@ def test_grader_in_a_virtual_environment_under_tmp(tmp_path):
     assert doc["score"] == doc["max_score"], [e["id"] for e in doc["exercises"]
                                               if e["score"] < e["max_score"]]
     assert (venv / "bin" / "python").exists() and (venv / "pyvenv.cfg").is_file()
+
+
+@pytest.mark.slow
+def test_a_folder_the_service_hides_is_empty_inside_the_sandbox(tmp_path):
+    """Red-team (service): a data folder placed inside the Python installation
+    the sandbox binds would be readable by learner code where the sandbox user
+    can read it.  ``sandbox.hide`` masks it; learner code finds it empty."""
+    from grader import sandbox
+    from grader.assignment import default
+    from grader.grading import _run
+
+    if not detect_isolation().filesystem:
+        pytest.skip("bubblewrap cannot run here (" + detect_isolation().describe() + ")")
+    data = Path(sys.prefix) / f"grader-data-{uuid.uuid4().hex[:8]}"
+    data.mkdir(mode=0o755)
+    try:
+        (data / "secret.txt").write_text("HIDDEN-DATA")
+        os.chmod(data / "secret.txt", 0o644)
+        sub = tmp_path / "sub"
+        shutil.copytree(SOLUTIONS, sub, ignore=shutil.ignore_patterns("__pycache__"))
+        (sub / "blocks.py").write_text((sub / "blocks.py").read_text() + (
+            f"\nimport os as _os\nprint('LISTED', _os.listdir({str(data)!r}))\n"))
+        files = read_submission(sub)
+
+        def listed(zyg) -> str:
+            zyg.load_submission(files)
+            out = _run(zyg, default().by_id["mlp"], "cpu").output
+            return next(line for line in out.splitlines() if line.startswith("LISTED"))
+
+        with Zygote(Limits(time=20.0), detect_isolation()) as zyg:
+            assert "secret.txt" in listed(zyg)      # the control: bound and readable
+        sandbox.hide(data)
+        try:
+            with Zygote(Limits(time=20.0), detect_isolation()) as zyg:
+                assert listed(zyg) == "LISTED []"
+        finally:
+            sandbox._hidden.discard(str(data.resolve()))
+    finally:
+        shutil.rmtree(data)

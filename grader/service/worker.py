@@ -34,6 +34,9 @@ class Worker:
         from ..sandbox import detect_isolation
 
         self.data, self.engine, self.Session = open_data(data_dir, migrate=False)
+        # never visible to learner code, wherever the instructor put it
+        from ..sandbox import hide
+        hide(self.data.root)
         self.queue = DatabaseQueue(self.Session, lease=lease)
         self.name = name
         self.poll = poll
