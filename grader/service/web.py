@@ -318,15 +318,43 @@ def create_app(service: Service) -> FastAPI:
                 "language": lang_of(request, user)}
 
     # -- pages ----------------------------------------------------------------------
+    def home_of(user: Learner) -> str:
+        return "/instructor" if user.role == "instructor" else "/"
+
     @app.get("/login/{token}", include_in_schema=False)
     def login(request: Request, token: str):
         with service.Session() as session:
             user = tokens.verify(session, token)
         if user is None:
             raise Refused(401, "token")
+        sess = request.scope.get("session") or {}
+        if "token" in sess and sess["token"] != token:
+            with service.Session() as session:
+                current = tokens.verify(session, sess["token"])
+            if current is not None and current.id != user.id:
+                # someone else's link (sent to this browser, or opened by mistake): a
+                # link alone never switches the account a signed-in person submits as
+                return page(request, "switch.html.j2", current, target=user, token=token,
+                            next=home_of(user), stay=home_of(current))
         request.session.clear()
         request.session["token"] = token
-        return RedirectResponse("/instructor" if user.role == "instructor" else "/", 303)
+        return RedirectResponse(home_of(user), 303)
+
+    @app.post("/login", include_in_schema=False)
+    async def login_confirmed(request: Request):
+        """The switch to another person's link, confirmed on the page (a form
+        post: CSRF-protected like every other)."""
+        try:
+            token = str((await request.json())["token"])
+        except (ValueError, KeyError, TypeError):
+            raise Refused(401, "token") from None
+        with service.Session() as session:
+            user = tokens.verify(session, token)
+        if user is None:
+            raise Refused(401, "token")
+        request.session.clear()
+        request.session["token"] = token
+        return {"id": user.id, "next": home_of(user)}
 
     @app.get("/logout", include_in_schema=False)
     def logout(request: Request):

@@ -203,3 +203,23 @@ def test_settings_refuse_values_no_limit_can_hold(server, body):
         assert after.status_code == 200
         assert after.json() == before
         assert c.get("/instructor/settings").status_code == 200
+
+
+def test_another_persons_link_does_not_silently_switch_the_account(server):
+    """Red-team (login CSRF): Bob sends Ana his personal link; Ana, signed in,
+    opens it.  She is not switched to Bob's account behind her back: the page
+    says whose link it is and switching takes a confirmed, CSRF-checked post."""
+    ana, bob = server.tokens["gus"], server.tokens["hal"]
+    with server.client() as c:
+        assert c.get(f"/login/{ana}").status_code == 303
+        page = c.get(f"/login/{bob}")
+        assert page.status_code == 200 and 'data-api="/login"' in page.text
+        assert c.get("/api/me").json()["id"] == "gus"          # still Ana
+        assert c.post("/login", json={"token": bob}).status_code == 403   # no CSRF header
+        assert c.get("/api/me").json()["id"] == "gus"
+        confirmed = c.post("/login", json={"token": bob},
+                           headers={"x-csrftoken": c.cookies.get("csrftoken")})
+        assert confirmed.status_code == 200 and confirmed.json()["id"] == "hal"
+        assert c.get("/api/me").json()["id"] == "hal"
+        # her own link again, while signed in as herself: straight through
+        assert c.get(f"/login/{bob}").status_code == 303
