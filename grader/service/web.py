@@ -112,10 +112,16 @@ def create_app(service: Service) -> FastAPI:
                 return tokens.verify(session, sess["token"])
         return None
 
+    def presented(request: Request) -> bool:
+        """Whether the request carries a credential at all (a token or a session)."""
+        if request.headers.get("authorization", "").lower().startswith("bearer "):
+            return True
+        return "token" in (request.scope.get("session") or {})
+
     def need_user(request: Request) -> Learner:
         user = user_of(request)
         if user is None:
-            raise Refused(401, "token")
+            raise Refused(401, "token" if presented(request) else "signin")
         return user
 
     def need_instructor(request: Request) -> Learner:

@@ -68,11 +68,19 @@ def test_submit_states_and_results_equal_the_command_line(server, tmp_path):
     assert "queued (position 1)" in run.stderr and "grading" in run.stderr
     assert "ana: 93 / 93 points" in run.stdout
     url = re.search(r"Report: (\S+)", run.stdout).group(1)
-    sid = int(url.split("/")[-2])
+    assert url.startswith(f"{server.url}/submissions/") and server.tokens["ana"] not in url
+    sid = int(url.rsplit("/", 1)[1])
+    with server.client() as browser:      # the printed address, signed in by the link
+        outside = browser.get(url)
+        assert outside.status_code == 401
+        assert expected("signin", "en").split(":")[0] in outside.text
+        browser.get(f"/login/{server.tokens['ana']}")
+        page = browser.get(url)
+        assert page.status_code == 200 and f"/api/submissions/{sid}/report.html" in page.text
     with server.client(server.tokens["ana"]) as c:
         sub = c.get(f"/api/submissions/{sid}").json()
         served = c.get(f"/api/submissions/{sid}/results.json").json()
-        report = c.get(url)
+        report = c.get(f"/api/submissions/{sid}/report.html")
     assert sub["state"] == "done" and sub["score"] == 93 and sub["max_score"] == 93
     assert {"id", "learner", "state", "score", "max_score", "submitted_at", "late",
             "position"} <= set(sub)
@@ -189,10 +197,11 @@ def test_empty_and_huge_bodies(server, lang):
 @pytest.mark.parametrize("lang", ["en", "es"])
 def test_bad_or_missing_token(server, lang):
     for token in (None, "nonsense", server.tokens["ana"][:-2] + "xx", "a.b"):
+        key = "signin" if token is None else "token"     # no credential: how to sign in
         with server.client(token, lang=lang) as c:
             for r in (c.get("/api/submissions"), upload(c, cheap_files())):
-                refused(r, 401, "token", lang)
-                assert r.json()["detail"] == expected("token", lang)
+                refused(r, 401, key, lang)
+                assert r.json()["detail"] == expected(key, lang)
                 assert r.headers["www-authenticate"] == "Bearer"
 
 
