@@ -85,7 +85,17 @@ def create_app(service: Service) -> FastAPI:
     secret = _secret(service.data)
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
                        same_site="lax", max_age=60 * 60 * 24 * 120)
-    app.add_middleware(CSRFMiddleware, secret=secret, sensitive_cookies={SESSION_COOKIE},
+
+    class CSRF(CSRFMiddleware):
+        """A failed CSRF check answers like every refusal: JSON, translated (the
+        pages' script reads ``detail``)."""
+
+        def _get_error_response(self, request: Request) -> Response:
+            lang = lang_of(request)
+            return JSONResponse({"detail": Refused(403, "csrf").message(lang), "code": "csrf",
+                                 "language": lang}, status_code=403)
+
+    app.add_middleware(CSRF, secret=secret, sensitive_cookies={SESSION_COOKIE},
                        cookie_samesite="strict")
     env = _pages_env()
 
@@ -278,7 +288,7 @@ def create_app(service: Service) -> FastAPI:
 
     @app.put("/api/settings", summary="Change settings (instructor)")
     async def put_settings(request: Request):
-        need_instructor(request)
+        user = need_instructor(request)
         try:
             body = await request.json()
             if not isinstance(body, dict):
@@ -290,19 +300,11 @@ def create_app(service: Service) -> FastAPI:
             try:
                 for f in fields(current):
                     if f.name in body:
-                        value = body[f.name]
-                        if f.name in ("deadline",):
-                            value = value or None
-                        elif f.name == "policy":
-                            value = str(value)
-                        elif f.name == "time_limit":
-                            value = float(value)
-                        else:
-                            value = int(value)
-                        setattr(current, f.name, value)
+                        setattr(current, f.name, settings_mod.convert(f.name, body[f.name]))
                 settings_mod.save(session, current)
-            except (TypeError, ValueError) as exc:
-                raise Refused(400, "settings", why=str(exc)[:200]) from None
+            except settings_mod.SettingError as exc:
+                raise Refused(400, "settings", why=exc.message(lang_of(request, user))) \
+                    from None
             return asdict(current)
 
     @app.get("/api/me", summary="Who the token belongs to")
@@ -395,12 +397,14 @@ def create_app(service: Service) -> FastAPI:
         user = need_instructor(request)
         with service.Session() as session:
             settings = settings_mod.load(session)
-            docs = [results_doc(service.data, r)
-                    for _l, _s, r in gradebook_mod.chosen(session, settings)]
-        docs = [d for d in docs if d]
+            picked = [(l, results_doc(service.data, r))
+                      for l, _s, r in gradebook_mod.chosen(session, settings)]
+        picked = [(l, d) for l, d in picked if d]
+        docs = [d for _l, d in picked]
+        names = {d.get("metadata", {}).get("submission", ""): l.name for l, d in picked}
         html = render_index(docs, [{"id": ex.id, "title": translations(
             lang_of(request, user)).gettext(ex.title)} for ex in default_assignment().exercises],
-            lang=lang_of(request, user), gradebook="/api/gradebook.csv")
+            lang=lang_of(request, user), gradebook="/api/gradebook.csv", names=names)
         return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP,
                                            "Refresh": "10"})
 

@@ -15,7 +15,9 @@ from grader.i18n import translations
 from grader.service import commands, tokens
 from grader.service.database import open_data
 from grader.service.models import Learner, Submission
+from grader.service.refusals import MESSAGES as REFUSALS
 from grader.service.roster import links, read_roster
+from grader.service.settings import MESSAGES, CourseSettings, SettingError, convert
 
 from .conftest import free_port, grade_cmd
 
@@ -148,3 +150,66 @@ def test_roster_remove_spares_learners_with_submissions(tmp_path):
     ana = next(r for r in csv.DictReader(io.StringIO(token)) if r["id"] == "ana")["token"]
     with Session_() as s:
         assert tokens.verify(s, ana) is None
+
+
+# -- 6. settings -------------------------------------------------------------------------------
+def test_settings_errors_in_words_sizes_and_deadlines_in_utc():
+    assert convert("memory_limit", "2G") == 2 * 1024 ** 3
+    assert convert("max_upload", "1048576") == 1024 ** 2
+    assert convert("deadline", "2026-12-01T23:59+01:00") == "2026-12-01T22:59"
+    assert convert("deadline", "2026-12-01 23:59:30") == "2026-12-01T23:59:30"
+    assert convert("deadline", "") is None
+    for name, value in (("deadline", "1 de diciembre"), ("per_hour", "veinte"),
+                        ("memory_limit", "mucha"), ("time_limit", "x"), ("max_files", 2.5)):
+        with pytest.raises(SettingError) as caught:
+            convert(name, value)
+        text = caught.value.message("es")
+        assert text != str(caught.value) and name in text
+        assert "isoformat" not in text and "literal" not in text
+    with pytest.raises(SettingError) as caught:
+        CourseSettings(memory_limit=convert("memory_limit", "100M")).validate()
+    assert "256 MiB" in caught.value.message("en")
+
+
+def test_settings_api_answers_in_the_instructors_language(server):
+    with server.client(server.instructor, lang="es") as admin:
+        bad = admin.put("/api/settings", json={"deadline": "mañana"})
+        assert bad.status_code == 400
+        detail = bad.json()["detail"]
+        assert translations("es").gettext(MESSAGES["deadline"]) in detail
+        assert "isoformat" not in detail
+        ok = admin.put("/api/settings", json={"memory_limit": "3G",
+                                              "deadline": "2030-01-01T10:00+02:00"})
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["memory_limit"] == 3 * 1024 ** 3
+        assert ok.json()["deadline"] == "2030-01-01T08:00"
+        admin.put("/api/settings", json={"memory_limit": "2G", "deadline": ""})
+
+
+# -- 7. CSRF -----------------------------------------------------------------------------------
+def test_csrf_failure_is_translated_json(server):
+    with server.client(lang="es") as browser:
+        browser.get(f"/login/{server.tokens['hal']}")
+        r = browser.post("/api/submissions", files=[("files", ("blocks.py", b"x"))])
+        assert r.status_code == 403
+        assert r.json() == {"detail": translations("es").gettext(REFUSALS["csrf"]),
+                            "code": "csrf", "language": "es"}
+
+
+# -- 10. help ----------------------------------------------------------------------------------
+def test_grade_help_points_to_the_service_commands_help():
+    from grader import cli
+    text = " ".join(CliRunner().invoke(cli.main, ["--help"]).output.split())
+    for command in ("serve", "roster", "submit"):
+        assert f"grade {command} --help" in text
+    roster_help = " ".join(CliRunner().invoke(commands.service, ["roster", "--help"])
+                           .output.split())
+    assert "remove" in roster_help
+
+
+# -- 9. class overview -------------------------------------------------------------------------
+def test_class_overview_shows_names_next_to_ids():
+    from grader.report import render_index
+    doc = {"metadata": {"submission": "ana"}, "exercises": [], "score": 0, "max_score": 0}
+    assert "ana · Ana Muñoz" in render_index([doc], [], names={"ana": "Ana Muñoz"})
+    assert "ana ·" not in render_index([doc], [])
