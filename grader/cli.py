@@ -177,7 +177,8 @@ def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_
     """Grade SUBMISSION folders of the custom-PyTorch-models course.
 
     The course service has its own commands: grade serve, grade roster, grade submit
-    (see grade serve --help). A folder named like one of them is graded as ./NAME."""
+    (see grade serve --help, grade roster --help, grade submit --help). A folder named
+    like one of them is graded as ./NAME."""
     out_dir = Path(out)
     set_language(lang)
     if out_dir.exists() and not out_dir.is_dir():

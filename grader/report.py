@@ -155,8 +155,10 @@ def report_view(doc: dict) -> dict:
     }
 
 
-def index_view(docs: list[dict], exercises: list[dict]) -> dict:
-    """The class overview: one row per submission, one column per exercise."""
+def index_view(docs: list[dict], exercises: list[dict],
+               names: dict[str, str] | None = None) -> dict:
+    """The class overview: one row per submission, one column per exercise
+    (``names``: a person's name to show next to a submission's, if known)."""
     rows = []
     for doc in docs:
         by_id = {e["id"]: e for e in doc.get("exercises", [])}
@@ -170,7 +172,8 @@ def index_view(docs: list[dict], exercises: list[dict]) -> dict:
                           "status": e["status"], "band": band(e["score"], e["max_score"])})
         name = doc.get("metadata", {}).get("submission", "")
         meta = doc.get("metadata", {})
-        rows.append({"name": name, "shown": clean_text(name),
+        shown = f"{name} · {names[name]}" if names and names.get(name) else name
+        rows.append({"name": name, "shown": clean_text(shown),
                      # the folder's own bytes (a name that is not UTF-8 too)
                      "href": quote(os.fsencode(name)),
                      "notes": [clean_text(str(n)) for n in meta.get("notices", [])],
@@ -253,8 +256,9 @@ def render_report(doc: dict, *, lang: str | None = None) -> str:
 
 
 def render_index(docs: list[dict], exercises: list[dict], *, lang: str | None = None,
-                 gradebook: str = "gradebook.csv") -> str:
-    """The class overview of ``docs`` (``exercises``: ids and titles, in contract order)."""
+                 gradebook: str = "gradebook.csv", names: dict[str, str] | None = None) -> str:
+    """The class overview of ``docs`` (``exercises``: ids and titles, in contract order;
+    ``names``: submission -> the person's name, shown next to it)."""
     lang = _language_of(None, lang)
     return _env(lang).get_template("index.html.j2").render(
-        v=index_view(docs, exercises), gradebook=gradebook)
+        v=index_view(docs, exercises, names), gradebook=gradebook)

@@ -16,7 +16,11 @@ class Refusal(Exception):
 
 
 class ServerFault(Exception):
-    """The server failed or could not be reached."""
+    """The server failed."""
+
+
+class Unreachable(Exception):
+    """No answer from the server's address (nothing listening, no such host)."""
 
 
 def _detail(response: httpx.Response) -> str:
@@ -65,6 +69,10 @@ def submit(server: str, token: str, folder: Path, *, lang: str | None, wait: flo
                 time.sleep(1.0)
                 sub = _check(client.get(f"/api/submissions/{sub['id']}")).json()
             results = _check(client.get(f"/api/submissions/{sub['id']}/results.json")).json()
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        raise Unreachable(base) from exc
     except httpx.HTTPError as exc:
         raise ServerFault(f"{base}: {exc}") from None
-    return sub, results, f"{base}/api/submissions/{sub['id']}/report.html"
+    # the submission's page: it needs the browser session that the personal link opens
+    # (no token in an address that ends up in terminal logs)
+    return sub, results, f"{base}/submissions/{sub['id']}"

@@ -57,6 +57,7 @@ def serve(host, port, data_dir, workers, lang, no_isolation, base_url, instructo
     if instructor_link:
         from .database import open_data
         from .serve import instructor_token
+        _existing(data_dir)
         _data, _engine, Session_ = open_data(data_dir)
         base = (base_url or f"http://{host}:{port}").rstrip("/")
         click.echo(f"{base}/login/{instructor_token(Session_)}")
@@ -67,11 +68,22 @@ def serve(host, port, data_dir, workers, lang, no_isolation, base_url, instructo
         raise GradeUsageError(f"bubblewrap is not usable here ({isolation.describe()}); a "
                               "served grader runs learner code from the network, so it does "
                               "not start without it (--no-isolation to start anyway)")
-    from .serve import serve as run_serve
-    run_serve(host=host, port=port, data_dir=data_dir, workers=workers, lang=lang,
-              isolation_off=None if isolation.filesystem else isolation.describe(),
-              no_isolation=no_isolation, lease=lease, poll=poll, base_url=base_url,
-              echo=lambda text: click.echo(text, err=True))
+    from .serve import Busy, serve as run_serve
+    try:
+        run_serve(host=host, port=port, data_dir=data_dir, workers=workers, lang=lang,
+                  isolation_off=None if isolation.filesystem else isolation.describe(),
+                  no_isolation=no_isolation, lease=lease, poll=poll, base_url=base_url,
+                  echo=lambda text: click.echo(text, err=True))
+    except Busy as exc:
+        raise GradeUsageError(str(exc)) from None
+
+
+def _existing(data_dir: str) -> None:
+    """Commands that issue links work on an existing course only: from the wrong
+    folder, a new empty course would be created silently."""
+    if not (Path(data_dir) / "grader.sqlite3").is_file():
+        raise GradeUsageError(f"no course data in {Path(data_dir).resolve()}; pass --data "
+                              "with the folder `grade serve` uses")
 
 
 @service.group(context_settings=HELP)
@@ -83,18 +95,47 @@ def roster() -> None:
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--data", "data_dir", default=DEFAULT_DATA, show_default=True,
               type=click.Path(file_okay=False))
-def roster_import(csv_file, data_dir) -> None:
-    """Create or update learners from CSV_FILE (columns id,name,email)."""
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
+              help="Language of the warnings.")
+def roster_import(csv_file, data_dir, lang) -> None:
+    """Create or update learners from CSV_FILE (columns id,name,email; separated by
+    commas, semicolons or tabs; UTF-8 or Windows-1252).  Learners missing from the
+    file are kept: `grade roster remove ID` removes one."""
     from .database import open_data
-    from .roster import RosterError, import_roster, read_roster
+    from .roster import RosterError, decode_roster, import_roster, read_roster
+    set_language(lang)
+    text, note = decode_roster(Path(csv_file).read_bytes())
+    warnings = [note] if note else []
     try:
-        rows = read_roster(Path(csv_file).read_text(encoding="utf-8-sig"))
-    except (RosterError, UnicodeDecodeError) as exc:
+        rows = read_roster(text, warnings)
+    except RosterError as exc:
         raise GradeUsageError(f"{csv_file}: {exc}") from None
+    for line in warnings:
+        click.echo(_("warning: {csv}: {what}").format(csv=csv_file, what=line), err=True)
     _data, _engine, Session_ = open_data(data_dir)
     created, updated = import_roster(Session_, rows)
-    click.echo(f"{len(rows)} learner(s) in {csv_file}: {created} created, {updated} updated",
-               err=True)
+    click.echo(_("{count} learner(s) in {csv}: {created} created, {updated} updated; learners "
+                 "not in the file are kept (grade roster remove ID removes one)").format(
+        count=len(rows), csv=csv_file, created=created, updated=updated), err=True)
+
+
+@roster.command("remove", context_settings=HELP)
+@click.argument("ids", nargs=-1, required=True)
+@click.option("--data", "data_dir", default=DEFAULT_DATA, show_default=True,
+              type=click.Path(file_okay=False))
+def roster_remove(ids, data_dir) -> None:
+    """Remove learners (by id) who have no submissions; their links stop working."""
+    from .database import open_data
+    from .roster import remove
+    _existing(data_dir)
+    _data, _engine, Session_ = open_data(data_dir)
+    removed, kept, unknown = remove(Session_, list(ids))
+    if removed:
+        click.echo(f"removed: {', '.join(removed)}", err=True)
+    if kept or unknown:
+        raise GradeUsageError("; ".join(
+            ([f"not removed, they have submissions: {', '.join(kept)}"] if kept else []) +
+            ([f"no such learner: {', '.join(unknown)}"] if unknown else [])))
 
 
 @roster.command("links", context_settings=HELP)
@@ -106,6 +147,7 @@ def roster_links(base_url, data_dir, only) -> None:
     """Print CSV id,name,email,token,link: FRESH tokens (earlier links stop working)."""
     from .database import open_data
     from .roster import links
+    _existing(data_dir)
     _data, _engine, Session_ = open_data(data_dir)
     click.echo(links(Session_, base_url, list(only) or None), nl=False)
     click.echo("new personal links issued; the earlier ones no longer work", err=True)
@@ -123,9 +165,12 @@ def submit(submission, server, token, lang, wait) -> None:
     """Upload SUBMISSION (a folder or a .zip), wait, print the summary."""
     from rich.console import Console
 
-    from .client import Refusal, ServerFault, submit as run_submit
+    from .client import Refusal, ServerFault, Unreachable, submit as run_submit
     if lang:
         set_language(lang)
+    if not server.lower().startswith(("http://", "https://")):
+        raise GradeUsageError(_("--server {url}: give the whole address, starting with "
+                                "http:// or https://").format(url=server))
     if "/login/" in token:
         token = token.rsplit("/login/", 1)[1]
 
@@ -142,12 +187,15 @@ def submit(submission, server, token, lang, wait) -> None:
                                    on_state=on_state)
     except Refusal as exc:
         raise GradeUsageError(_("refused: {why}").format(why=exc)) from None
+    except Unreachable as exc:
+        raise ServerError(_("cannot reach the server at {url}").format(url=exc)) from None
     except ServerFault as exc:
         raise ServerError(_("server fault: {why}").format(why=exc)) from None
     set_language(doc.get("metadata", {}).get("language", lang or "en"))
     Console(highlight=False).print(_summary_table([doc]))
     _print_notes([doc])
-    click.echo(_("Report: {path}").format(path=url))
+    click.echo(_("Report: {path} (in the browser where you opened your personal link)")
+               .format(path=url))
     if sub["state"] == "error":
         raise ServerError(_("the grader failed on submission {id}; your instructor can grade "
                             "it again").format(id=sub["id"]))

@@ -1,7 +1,9 @@
 """The gradebook: one row per learner, their best or latest graded
 submission (settings), with the time it was submitted and whether it was late.
-The columns are those of ``grade class/``'s gradebook.csv, plus ``learner``,
-``name``, ``submission_id``, ``submitted_at`` and ``late``."""
+The columns are those of ``grade class/``'s gradebook.csv with ``learner`` (the
+id) in place of ``submission``, then ``name``, ``submission_id``,
+``submitted_at`` and ``late`` (``yes`` or empty).  UTF-8 with a byte order
+mark, so that Excel shows accented names as they are."""
 
 from __future__ import annotations
 
@@ -42,11 +44,14 @@ def gradebook(session: Session, data: DataFolder, settings: CourseSettings,
     base = list(csv.reader(io.StringIO(gradebook_csv([doc for _l, _s, doc in picked]))))
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["learner", "name", *base[0], "submission_id", "submitted_at", "late"])
+    writer.writerow(["learner", "name", *base[0][1:], "submission_id", "submitted_at", "late"])
     for (learner, sub, _doc), row in zip(picked, base[1:]):
-        writer.writerow([row[0], _cell(learner.name), *row, sub.id, iso(sub.submitted_at),
-                         "late" if is_late(sub, settings) else ""])
-    return out.getvalue()
+        writer.writerow([_cell(learner.id), _cell(learner.name), *row[1:], sub.id,
+                         iso(sub.submitted_at), "yes" if is_late(sub, settings) else ""])
+    return BOM + out.getvalue()
+
+
+BOM = "\ufeff"
 
 
 def _cell(value: str) -> str:

@@ -9,6 +9,10 @@ from ..limits import human_size
 MESSAGES = {
     "token": N_("Your link or token is not valid (it may have been replaced by a newer one); "
                 "ask your instructor for your personal link."),
+    "signin": N_("Sign in first: open the personal link your instructor sent you (or send your "
+                 "token), then open this address again."),
+    "csrf": N_("This page is out of date or was not opened from the service; reload it and "
+               "try again."),
     "forbidden": N_("This page belongs to someone else."),
     "instructor_only": N_("Only the instructor can do this."),
     "not_found": N_("There is no such submission."),

@@ -7,7 +7,9 @@ that was killed are queued again (with SQLite, every worker is this server's).""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -16,7 +18,7 @@ import time
 from sqlalchemy import select, update
 
 from ..parent_death import die_with_parent
-from .database import open_data
+from .database import DataFolder, open_data
 from .models import Attempt, Learner, Submission, utcnow
 from . import store, tokens
 
@@ -121,6 +123,10 @@ def serve(*, host: str, port: int, data_dir: str, workers: int, lang: str,
 
     from .web import Service, create_app
 
+    data = DataFolder(data_dir)
+    data.create()
+    lock = hold_lock(data)          # one server per data folder
+    sock = bind(host, port)         # a port in use: said before anything else
     data, engine, Session_ = open_data(data_dir)
     store.sweep(Session_, data)
     requeued = requeue_orphans(Session_)
@@ -138,7 +144,48 @@ def serve(*, host: str, port: int, data_dir: str, workers: int, lang: str,
     supervisor.start()
     echo(f"Serving on {base} with {workers} worker(s); data in {data.root}")
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(
+            sockets=[sock])
     finally:
         supervisor.stop()
         engine.dispose()
+        sock.close()
+        lock.close()
+
+
+class Busy(Exception):
+    """The data folder is served already, or the port is taken: one line why."""
+
+
+def hold_lock(data: DataFolder):
+    """An exclusive lock on ``<data>/serve.lock`` (with this pid) for as long as
+    the server runs; released by the kernel when it dies."""
+    fh = open(data.root / "serve.lock", "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.seek(0)
+        pid = fh.read().strip() or "?"
+        fh.close()
+        raise Busy(f"{data.root} is already served (grade serve, pid {pid}); one server per "
+                   "data folder") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"{os.getpid()}\n")
+    fh.flush()
+    return fh
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise Busy(f"cannot listen on {host}:{port}: {exc.strerror or exc} (another program "
+                   "uses that port? --port to choose another)") from None
+    sock.set_inheritable(False)
+    return sock

@@ -86,7 +86,17 @@ def create_app(service: Service) -> FastAPI:
     secret = _secret(service.data)
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
                        same_site="lax", max_age=60 * 60 * 24 * 120)
-    app.add_middleware(CSRFMiddleware, secret=secret, sensitive_cookies={SESSION_COOKIE},
+
+    class CSRF(CSRFMiddleware):
+        """A failed CSRF check answers like every refusal: JSON, translated (the
+        pages' script reads ``detail``)."""
+
+        def _get_error_response(self, request: Request) -> Response:
+            lang = lang_of(request)
+            return JSONResponse({"detail": Refused(403, "csrf").message(lang), "code": "csrf",
+                                 "language": lang}, status_code=403)
+
+    app.add_middleware(CSRF, secret=secret, sensitive_cookies={SESSION_COOKIE},
                        cookie_samesite="strict")
     env = _pages_env()
     receiving: dict[str, int] = {}   # learner id -> uploads being received (event loop only)
@@ -114,10 +124,16 @@ def create_app(service: Service) -> FastAPI:
                 return tokens.verify(session, sess["token"])
         return None
 
+    def presented(request: Request) -> bool:
+        """Whether the request carries a credential at all (a token or a session)."""
+        if request.headers.get("authorization", "").lower().startswith("bearer "):
+            return True
+        return "token" in (request.scope.get("session") or {})
+
     def need_user(request: Request) -> Learner:
         user = user_of(request)
         if user is None:
-            raise Refused(401, "token")
+            raise Refused(401, "token" if presented(request) else "signin")
         return user
 
     def need_instructor(request: Request) -> Learner:
@@ -146,8 +162,8 @@ def create_app(service: Service) -> FastAPI:
         nonce = secrets.token_urlsafe(16)
         html = env.get_template(name).render(
             lang=lang, user=user, nonce=nonce, isolation_off=service.isolation_off,
-            csrf=request.cookies.get("csrftoken", ""), languages=LANGUAGES, path=request.url.path,
-            **ctx)
+            csrf=request.cookies.get("csrftoken", ""), languages=LANGUAGES,
+            path=ctx.pop("here", request.url.path), **ctx)
         return HTMLResponse(html, status_code=status, headers={
             "Content-Security-Policy": PAGE_CSP.format(nonce=nonce),
             "Cache-Control": "no-store"})
@@ -284,7 +300,7 @@ def create_app(service: Service) -> FastAPI:
 
     @app.put("/api/settings", summary="Change settings (instructor)")
     async def put_settings(request: Request):
-        need_instructor(request)
+        user = need_instructor(request)
         try:
             body = await request.json()
             if not isinstance(body, dict):
@@ -296,19 +312,11 @@ def create_app(service: Service) -> FastAPI:
             try:
                 for f in fields(current):
                     if f.name in body:
-                        value = body[f.name]
-                        if f.name in ("deadline",):
-                            value = value or None
-                        elif f.name == "policy":
-                            value = str(value)
-                        elif f.name == "time_limit":
-                            value = float(value)
-                        else:
-                            value = int(value)
-                        setattr(current, f.name, value)
+                        setattr(current, f.name, settings_mod.convert(f.name, body[f.name]))
                 settings_mod.save(session, current)
-            except (TypeError, ValueError) as exc:
-                raise Refused(400, "settings", why=str(exc)[:200]) from None
+            except settings_mod.SettingError as exc:
+                raise Refused(400, "settings", why=exc.message(lang_of(request, user))) \
+                    from None
             return asdict(current)
 
     @app.get("/api/me", summary="Who the token belongs to")
@@ -335,7 +343,7 @@ def create_app(service: Service) -> FastAPI:
                 # someone else's link (sent to this browser, or opened by mistake): a
                 # link alone never switches the account a signed-in person submits as
                 return page(request, "switch.html.j2", current, target=user, token=token,
-                            next=home_of(user), stay=home_of(current))
+                            next=home_of(user), stay=home_of(current), here="/")
         request.session.clear()
         request.session["token"] = token
         return RedirectResponse(home_of(user), 303)
@@ -429,12 +437,14 @@ def create_app(service: Service) -> FastAPI:
         user = need_instructor(request)
         with service.Session() as session:
             settings = settings_mod.load(session)
-            docs = [results_doc(service.data, r)
-                    for _l, _s, r in gradebook_mod.chosen(session, settings)]
-        docs = [d for d in docs if d]
+            picked = [(l, results_doc(service.data, r))
+                      for l, _s, r in gradebook_mod.chosen(session, settings)]
+        picked = [(l, d) for l, d in picked if d]
+        docs = [d for _l, d in picked]
+        names = {d.get("metadata", {}).get("submission", ""): l.name for l, d in picked}
         html = render_index(docs, [{"id": ex.id, "title": translations(
             lang_of(request, user)).gettext(ex.title)} for ex in default_assignment().exercises],
-            lang=lang_of(request, user), gradebook="/api/gradebook.csv")
+            lang=lang_of(request, user), gradebook="/api/gradebook.csv", names=names)
         return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP,
                                            "Refresh": "10"})
 

@@ -68,11 +68,19 @@ def test_submit_states_and_results_equal_the_command_line(server, tmp_path):
     assert "queued (position 1)" in run.stderr and "grading" in run.stderr
     assert "ana: 93 / 93 points" in run.stdout
     url = re.search(r"Report: (\S+)", run.stdout).group(1)
-    sid = int(url.split("/")[-2])
+    assert url.startswith(f"{server.url}/submissions/") and server.tokens["ana"] not in url
+    sid = int(url.rsplit("/", 1)[1])
+    with server.client() as browser:      # the printed address, signed in by the link
+        outside = browser.get(url)
+        assert outside.status_code == 401
+        assert expected("signin", "en").split(":")[0] in outside.text
+        browser.get(f"/login/{server.tokens['ana']}")
+        page = browser.get(url)
+        assert page.status_code == 200 and f"/api/submissions/{sid}/report.html" in page.text
     with server.client(server.tokens["ana"]) as c:
         sub = c.get(f"/api/submissions/{sid}").json()
         served = c.get(f"/api/submissions/{sid}/results.json").json()
-        report = c.get(url)
+        report = c.get(f"/api/submissions/{sid}/report.html")
     assert sub["state"] == "done" and sub["score"] == 93 and sub["max_score"] == 93
     assert {"id", "learner", "state", "score", "max_score", "submitted_at", "late",
             "position"} <= set(sub)
@@ -189,10 +197,11 @@ def test_empty_and_huge_bodies(server, lang):
 @pytest.mark.parametrize("lang", ["en", "es"])
 def test_bad_or_missing_token(server, lang):
     for token in (None, "nonsense", server.tokens["ana"][:-2] + "xx", "a.b"):
+        key = "signin" if token is None else "token"     # no credential: how to sign in
         with server.client(token, lang=lang) as c:
             for r in (c.get("/api/submissions"), upload(c, cheap_files())):
-                refused(r, 401, "token", lang)
-                assert r.json()["detail"] == expected("token", lang)
+                refused(r, 401, key, lang)
+                assert r.json()["detail"] == expected(key, lang)
                 assert r.headers["www-authenticate"] == "Bearer"
 
 
@@ -316,7 +325,7 @@ def test_pages_login_language_and_csrf(server):
         page = c.get("/instructor")
         assert page.status_code == 200 and "ana" in page.text
         overview = c.get("/instructor/class/")
-        assert overview.status_code == 200 and "ana" in overview.text
+        assert overview.status_code == 200 and "ana · Ana Test" in overview.text   # and name
         csrf = c.cookies.get("csrftoken")
         assert c.post("/api/regrade-latest").status_code == 403
         assert csrf and c.get("/instructor/settings").status_code == 200
@@ -331,7 +340,8 @@ def test_gradebook_policy_late_and_regrade(server):
     with server.client(server.instructor) as admin:
         def row(who):
             text = admin.get("/api/gradebook.csv").text
-            lines = list(__import__("csv").DictReader(io.StringIO(text)))
+            assert text.startswith("\ufefflearner,name,")     # a BOM for Excel
+            lines = list(__import__("csv").DictReader(io.StringIO(text[1:])))
             return next(line for line in lines if line["learner"] == who)
         assert row("dan")["total"] == f"{good['score']:g}"           # best
         assert row("dan")["submission_id"] == str(good["id"])
@@ -339,7 +349,8 @@ def test_gradebook_policy_late_and_regrade(server):
         assert row("dan")["total"] == "0" and row("dan")["late"] == ""
         assert admin.put("/api/settings", json={"deadline": "2020-01-01T00:00"}).status_code \
             == 200
-        assert row("dan")["late"] == "late"
+        assert row("dan")["late"] == "yes"
+        assert row("dan")["name"] == "Dan Test" and "submission" not in row("dan")
         assert admin.get(f"/api/submissions/{low['id']}").json()["late"] is True
         bad = admin.put("/api/settings", json={"policy": "worst"})
         assert bad.status_code == 400

@@ -73,8 +73,12 @@ def test_learner_uploads_and_instructor_sees_them(server, browser):
     _wait_for(browser, lambda d: "report.html" in d.current_url, 60)
     assert "hal" in browser.page_source
     browser.save_screenshot(str(SHOTS / "4-learner-report.png"))
-    # the instructor, in the same browser after signing in with their link
+    # the instructor, in the same browser after signing in with their link: a
+    # signed-in browser asks before it switches to another person's link
     browser.get(f"{server.url}/login/{server.instructor}")
+    assert "Another person's link" in browser.page_source
+    browser.save_screenshot(str(SHOTS / "5a-switch-account.png"))
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     _wait_for(browser, lambda d: d.current_url.endswith("/instructor"), 60)
     assert "hal" in browser.find_element(By.TAG_NAME, "body").text
     browser.save_screenshot(str(SHOTS / "5-instructor-class.png"))

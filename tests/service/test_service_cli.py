@@ -81,7 +81,13 @@ def test_submit_exit_codes(server, tmp_path):
     down = subprocess.run(grade_cmd("submit", "--server", "http://127.0.0.1:9", "--token",
                                     "a.b", str(folder)), capture_output=True, text=True,
                           timeout=120)
-    assert down.returncode == 3 and "server fault" in down.stderr
+    assert down.returncode == 3 and "cannot reach the server at http://127.0.0.1:9" in \
+        down.stderr and "server fault" not in down.stderr
+    bare = subprocess.run(grade_cmd("submit", "--server", server.url.split("//", 1)[1],
+                                    "--token", "a.b", str(folder)), capture_output=True,
+                          text=True, timeout=120)
+    assert bare.returncode == 2 and "http://" in bare.stderr
+    assert len(bare.stderr.strip().splitlines()) == 1
 
 
 def test_roster_import_updates_and_links_issue_fresh_tokens(tmp_path):
