@@ -34,8 +34,9 @@ DATA = ROOT / "tests" / "data"
 
 
 def build_class(dest: Path, size: int) -> list[Path]:
-    cases = [None] + sorted(p for kind in ("correct", "buggy") for p in (DATA / kind).glob("*")
-                            if p.is_dir())
+    cases = [None] + sorted(
+        p for kind in ("correct", "buggy") for p in (DATA / kind).glob("*") if p.is_dir()
+    )
     subs = []
     for i, case in zip(range(size), itertools.cycle(cases)):
         sub = dest / f"s{i:03d}_{case.name if case else 'reference'}"
@@ -87,9 +88,22 @@ class MemorySampler(threading.Thread):
 
 def timed_grade(subs: list[Path], out: Path, jobs: int) -> tuple[float, int]:
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "grader", *map(str, subs), "--out", str(out),
-                             "--jobs", str(jobs), "--force"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            *map(str, subs),
+            "--out",
+            str(out),
+            "--jobs",
+            str(jobs),
+            "--force",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     sampler = MemorySampler(proc.pid)
     sampler.start()
     _, err = proc.communicate()
@@ -105,35 +119,48 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 50, 200])
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--cold-runs", type=int, default=3,
-                        help="cold runs to take the median of (default 3)")
+    parser.add_argument(
+        "--cold-runs", type=int, default=3, help="cold runs to take the median of (default 3)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
         tmp = Path(tmp)
         subs = build_class(tmp / "class", max(args.sizes))
-        colds = sorted(timed_grade(subs[:1], tmp / f"cold{i}", 1)
-                       for i in range(max(1, args.cold_runs)))
+        colds = sorted(
+            timed_grade(subs[:1], tmp / f"cold{i}", 1) for i in range(max(1, args.cold_runs))
+        )
         cold, cold_mem = colds[len(colds) // 2]
-        print(f"cold `grade one/`: {cold:.2f} s, median of {len(colds)} "
-              f"({', '.join(f'{c:.2f}' for c, _ in colds)}); peak PSS per worker "
-              f"{cold_mem / 2**20:.0f} MiB")
+        print(
+            f"cold `grade one/`: {cold:.2f} s, median of {len(colds)} "
+            f"({', '.join(f'{c:.2f}' for c, _ in colds)}); peak PSS per worker "
+            f"{cold_mem / 2**20:.0f} MiB"
+        )
         figures = {"cold_s": cold, "jobs": args.jobs, "sizes": {}}
         previous = None
         for size in sorted(args.sizes):
             wall, mem = timed_grade(subs[:size], tmp / f"out{size}", args.jobs)
             ratio = size * cold / wall
-            line = (f"{size:4d} submissions, --jobs {args.jobs}: {wall:7.2f} s, "
-                    f"{wall / size:.2f} s/submission, ratio {size} x cold / batch = {ratio:5.1f}, "
-                    f"peak PSS per worker {mem / 2**20:.0f} MiB")
+            line = (
+                f"{size:4d} submissions, --jobs {args.jobs}: {wall:7.2f} s, "
+                f"{wall / size:.2f} s/submission, ratio {size} x cold / batch = {ratio:5.1f}, "
+                f"peak PSS per worker {mem / 2**20:.0f} MiB"
+            )
             if previous:
                 marginal = (wall - previous[1]) / (size - previous[0])
                 line += f", marginal {marginal:.2f} s/submission since {previous[0]}"
-                figures["sizes"][size] = {"wall_s": wall, "ratio": ratio, "marginal_s": marginal,
-                                          "peak_worker_mib": mem / 2**20}
+                figures["sizes"][size] = {
+                    "wall_s": wall,
+                    "ratio": ratio,
+                    "marginal_s": marginal,
+                    "peak_worker_mib": mem / 2**20,
+                }
             else:
-                figures["sizes"][size] = {"wall_s": wall, "ratio": ratio,
-                                          "peak_worker_mib": mem / 2**20}
+                figures["sizes"][size] = {
+                    "wall_s": wall,
+                    "ratio": ratio,
+                    "peak_worker_mib": mem / 2**20,
+                }
             print(line, flush=True)
             previous = (size, wall)
         if args.json:

@@ -48,9 +48,9 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from grader import gpu_sandbox  # noqa: E402
+from grader.assignment import default  # noqa: E402
 from grader.checking import run_checks  # noqa: E402
 from grader.child.accelerator import nvml_device_count  # noqa: E402
-from grader.assignment import default  # noqa: E402
 from grader.grading import _run, collect  # noqa: E402
 from grader.limits import Limits  # noqa: E402
 from grader.sandbox import (  # noqa: E402
@@ -100,14 +100,18 @@ class Check:
 
 def _run_cmd(cmd, timeout: float, env=None) -> tuple[int | None, str, str]:
     try:
-        done = subprocess.run(cmd, capture_output=True, timeout=max(timeout, 1.0), env=env,
-                              check=False)
+        done = subprocess.run(
+            cmd, capture_output=True, timeout=max(timeout, 1.0), env=env, check=False
+        )
     except subprocess.TimeoutExpired:
         return None, "", f"timed out after {timeout:.0f} s"
     except OSError as exc:
         return None, "", str(exc)
-    return done.returncode, done.stdout.decode(errors="replace"), \
-        done.stderr.decode(errors="replace")
+    return (
+        done.returncode,
+        done.stdout.decode(errors="replace"),
+        done.stderr.decode(errors="replace"),
+    )
 
 
 # -- 1. facts -------------------------------------------------------------------------
@@ -116,16 +120,20 @@ def facts() -> dict:
     smi = shutil.which("nvidia-smi")
     gpus = []
     if smi:
-        code, out, _err = _run_cmd([smi, "--query-gpu=name,driver_version,memory.total",
-                                    "--format=csv,noheader"], 30)
+        code, out, _err = _run_cmd(
+            [smi, "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"], 30
+        )
         gpus = [line.strip() for line in out.splitlines() if line.strip()] if code == 0 else []
     try:
         driver = Path("/proc/driver/nvidia/version").read_text().splitlines()[0]
     except (OSError, IndexError):
         driver = None
     return {
-        "torch": torch.__version__, "torch_cuda": torch.version.cuda,
-        "driver": driver, "nvidia_smi": gpus, "nvml_gpus": nvml_device_count(),
+        "torch": torch.__version__,
+        "torch_cuda": torch.version.cuda,
+        "driver": driver,
+        "nvidia_smi": gpus,
+        "nvml_gpus": nvml_device_count(),
         "device_nodes": sorted(glob.glob("/dev/nvidia*")),
         "uvm_device": gpu_sandbox.ensure_uvm_device() if gpu_sandbox.driver_present() else False,
         "libcuda": ctypes.util.find_library("cuda"),
@@ -150,7 +158,7 @@ def bare_cuda_in_sandbox(check: Check, iso: Isolation) -> None:
     """CUDA inside bubblewrap, no limit at all: the binds are enough."""
     if iso.filesystem:
         cmd = bwrap_command(_bwrap_binary() or "bwrap", Limits())
-        cmd = cmd[:cmd.index(sys.executable)] + [sys.executable, "-E", "-s", "-c", _BARE_CUDA]
+        cmd = cmd[: cmd.index(sys.executable)] + [sys.executable, "-E", "-s", "-c", _BARE_CUDA]
         env = None
     else:
         cmd, env = [sys.executable, "-E", "-s", "-c", _BARE_CUDA], _child_env(INNER_WORK)
@@ -173,7 +181,7 @@ def reference_run_by_run(check: Check, iso: Isolation) -> dict:
     files = read_submission(SOLUTIONS)
     timings: dict = {}
     with Zygote(limits, iso) as zyg:
-        collect(zyg, files, ["cpu", "cuda"])       # warm: file system caches, first imports
+        collect(zyg, files, ["cpu", "cuda"])  # warm: file system caches, first imports
         # CUDA started in a child ahead of each CUDA run (child/warm.py), and without
         started = time.perf_counter()
         cold = collect(zyg, files, ["cpu", "cuda"], ahead=False)
@@ -182,26 +190,40 @@ def reference_run_by_run(check: Check, iso: Isolation) -> dict:
         obs = collect(zyg, files, ["cpu", "cuda"])
         timings["reference_cpu+cuda_s"] = round(time.perf_counter() - started, 3)
     cold_failed = sorted(c for c, o in run_checks(cold).items() if not o.passed)
-    check.record("CUDA started ahead: same outcomes as a fresh child per run", not cold_failed
-                 and sorted(run_checks(obs)) == sorted(run_checks(cold)),
-                 failed_without_ahead=cold_failed)
-    problems = {f"{ex}/{dev}": o.problem for ex, per in obs.items() for dev, o in per.items()
-                if o.problem is not None}
+    check.record(
+        "CUDA started ahead: same outcomes as a fresh child per run",
+        not cold_failed and sorted(run_checks(obs)) == sorted(run_checks(cold)),
+        failed_without_ahead=cold_failed,
+    )
+    problems = {
+        f"{ex}/{dev}": o.problem
+        for ex, per in obs.items()
+        for dev, o in per.items()
+        if o.problem is not None
+    }
     cuda_out = obs["mlp"]["cuda"].values.get("out1.device")
-    check.record("sandbox: CUDA children (CUDA before limits, bubblewrap)"
-                 if iso.filesystem else "sandbox: CUDA children (CUDA before limits)",
-                 not problems and cuda_out == "cuda", problems=problems,
-                 mlp_output_device=cuda_out)
+    check.record(
+        "sandbox: CUDA children (CUDA before limits, bubblewrap)"
+        if iso.filesystem
+        else "sandbox: CUDA children (CUDA before limits)",
+        not problems and cuda_out == "cuda",
+        problems=problems,
+        mlp_output_device=cuda_out,
+    )
     outcomes = run_checks(obs)
     failed = sorted(c for c, o in outcomes.items() if not o.passed)
     on_cuda = [c for c, o in outcomes.items() if "cuda" in o.devices]
-    check.record("reference solutions: full marks on cpu+cuda", not failed, failed=failed,
-                 checks_run_on_cuda=len(on_cuda))
+    check.record(
+        "reference solutions: full marks on cpu+cuda",
+        not failed,
+        failed=failed,
+        checks_run_on_cuda=len(on_cuda),
+    )
     walls = {d: [obs[ex][d].wall for ex in MODEL if d in obs[ex]] for d in ("cpu", "cuda")}
-    timings["mean_run_ms"] = {d: round(statistics.mean(w) * 1000, 1) for d, w in walls.items()
-                              if w}
-    timings["cuda_extra_per_run_ms"] = round(statistics.mean(
-        obs[ex]["cuda"].wall - obs[ex]["cpu"].wall for ex in MODEL) * 1000, 1)
+    timings["mean_run_ms"] = {d: round(statistics.mean(w) * 1000, 1) for d, w in walls.items() if w}
+    timings["cuda_extra_per_run_ms"] = round(
+        statistics.mean(obs[ex]["cuda"].wall - obs[ex]["cpu"].wall for ex in MODEL) * 1000, 1
+    )
     return timings
 
 
@@ -210,9 +232,11 @@ def rlimits_only(check: Check) -> None:
     with Zygote(Limits(), iso) as zyg:
         zyg.load_submission(read_submission(SOLUTIONS))
         obs = _run(zyg, default().by_id["mlp"], "cuda")
-    check.record("sandbox: CUDA children (CUDA before limits, rlimits only)",
-                 obs.problem is None and obs.values.get("out1.device") == "cuda",
-                 problem=obs.problem)
+    check.record(
+        "sandbox: CUDA children (CUDA before limits, rlimits only)",
+        obs.problem is None and obs.values.get("out1.device") == "cuda",
+        problem=obs.problem,
+    )
 
 
 # -- 4./5. a class ----------------------------------------------------------------------
@@ -228,7 +252,7 @@ def build_class(dest: Path) -> dict[str, dict]:
             chosen[f"buggy_{case.name}"] = (case, exp)
     for name, (case, _exp) in chosen.items():
         shutil.copytree(SOLUTIONS, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        for f in (case.iterdir() if case else []):
+        for f in case.iterdir() if case else []:
             if f.is_file() and f.name != "expect.json":
                 shutil.copy(f, dest / name / f.name)
     return {name: exp for name, (_case, exp) in chosen.items()}
@@ -236,7 +260,7 @@ def build_class(dest: Path) -> dict[str, dict]:
 
 def _device_bug(name: str, exp: dict) -> bool:
     if not (exp.get("fails") or exp.get("cuda_fails")):
-        return False            # a correct case, whatever its name
+        return False  # a correct case, whatever its name
     return "device bug" in exp.get("why", "") or "_device_" in name
 
 
@@ -252,8 +276,9 @@ class GpuMemory(threading.Thread):
     def sample(self) -> None:
         if not self.smi:
             return
-        code, out, _ = _run_cmd([self.smi, "--query-gpu=memory.used",
-                                 "--format=csv,noheader,nounits"], 10)
+        code, out, _ = _run_cmd(
+            [self.smi, "--query-gpu=memory.used", "--format=csv,noheader,nounits"], 10
+        )
         if code == 0:
             used = sum(int(x) for x in out.split() if x.isdigit())
             self.peak_mib = max(self.peak_mib or 0, used)
@@ -266,9 +291,22 @@ class GpuMemory(threading.Thread):
 
 def grade_class(check: Check, klass: Path, out: Path, device: str, env=None) -> tuple[dict, float]:
     started = time.perf_counter()
-    code, _stdout, err = _run_cmd([sys.executable, "-m", "grader", str(klass), "--device",
-                                   device, "--jobs", str(JOBS), "--out", str(out)],
-                                  min(150, check.left()), env)
+    code, _stdout, err = _run_cmd(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            str(klass),
+            "--device",
+            device,
+            "--jobs",
+            str(JOBS),
+            "--out",
+            str(out),
+        ],
+        min(150, check.left()),
+        env,
+    )
     wall = time.perf_counter() - started
     docs = {}
     for path in sorted(out.glob("*/results.json")):
@@ -297,22 +335,34 @@ def class_on_gpu(check: Check, docs: dict, expected: dict) -> None:
             continue
         want = set(exp["fails"]) | set(exp.get("cuda_fails", []))
         got = failing(doc)
-        cuda_failed = {t["check"] for t in doc["tests"]
-                       if t["devices"].get("cuda", {}).get("status") == "failed"}
-        cpu_failed = {t["check"] for t in doc["tests"]
-                      if t["devices"].get("cpu", {}).get("status") == "failed"}
+        cuda_failed = {
+            t["check"]
+            for t in doc["tests"]
+            if t["devices"].get("cuda", {}).get("status") == "failed"
+        }
+        cpu_failed = {
+            t["check"]
+            for t in doc["tests"]
+            if t["devices"].get("cpu", {}).get("status") == "failed"
+        }
         model_checks = [t for t in doc["tests"] if t["exercise"] in MODEL]
         if got != want:
             bad[name] = {"fails": sorted(got), "expected": sorted(want)}
-        elif not want and any(t["devices"].get("cuda", {}).get("status") != "passed"
-                              for t in model_checks):
+        elif not want and any(
+            t["devices"].get("cuda", {}).get("status") != "passed" for t in model_checks
+        ):
             bad[name] = "a model check did not pass on CUDA"
         elif _device_bug(name, exp) and not cuda_failed:
             bad[name] = "no check failed on CUDA"
         elif exp.get("cuda_fails") and cpu_failed:
             bad[name] = {"GPU-only bug failed on the CPU": sorted(cpu_failed)}
-    check.record("class on cpu+cuda: correct cases full marks, device bugs caught on CUDA "
-                 "in their exercise only", not bad, submissions=len(expected), wrong=bad)
+    check.record(
+        "class on cpu+cuda: correct cases full marks, device bugs caught on CUDA "
+        "in their exercise only",
+        not bad,
+        submissions=len(expected),
+        wrong=bad,
+    )
 
 
 def class_on_cpu(check: Check, gpu_host: dict, cpu_host: dict, expected: dict) -> None:
@@ -328,9 +378,12 @@ def class_on_cpu(check: Check, gpu_host: dict, cpu_host: dict, expected: dict) -
             differ[name] = {k: [sa.get(k), sb.get(k)] for k in sa if sa.get(k) != sb.get(k)}
         elif failing(a) != set(exp["fails"]):
             differ[name] = {"fails": sorted(failing(a)), "expected": exp["fails"]}
-    check.record("--device cpu on this GPU host scores as a CPU-only host "
-                 "(CUDA_VISIBLE_DEVICES=\"\") and as the corpus expects", not differ,
-                 wrong=differ)
+    check.record(
+        "--device cpu on this GPU host scores as a CPU-only host "
+        '(CUDA_VISIBLE_DEVICES="") and as the corpus expects',
+        not differ,
+        wrong=differ,
+    )
 
 
 def guarded(check: Check, name: str, fn, *args):
@@ -349,18 +402,19 @@ def main() -> int:
     summary: dict = {"status": None, "facts": facts()}
     reason = no_cuda_reason(summary["facts"])
     if reason:
-        summary.update(status="no_cuda", reason=f"no CUDA device here: {reason}",
-                       exit_code=EXIT_NO_CUDA)
+        summary.update(
+            status="no_cuda", reason=f"no CUDA device here: {reason}", exit_code=EXIT_NO_CUDA
+        )
         print(json.dumps(summary, indent=2))
         return EXIT_NO_CUDA
     iso = detect_isolation()
     summary["facts"]["isolation"] = iso.method + (f" ({iso.describe()})" if iso.reason else "")
     timings: dict = {}
     guarded(check, "sandbox: CUDA starts without limits", bare_cuda_in_sandbox, check, iso)
-    guarded(check, "sandbox: the start-of-grading CUDA check passes", start_of_grading,
-            check, iso)
-    timings.update(guarded(check, "reference solutions run by run", reference_run_by_run,
-                           check, iso) or {})
+    guarded(check, "sandbox: the start-of-grading CUDA check passes", start_of_grading, check, iso)
+    timings.update(
+        guarded(check, "reference solutions run by run", reference_run_by_run, check, iso) or {}
+    )
     guarded(check, "sandbox: CUDA children (rlimits only)", rlimits_only, check)
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp:
         klass = Path(tmp) / "class"
@@ -373,9 +427,13 @@ def main() -> int:
         on_gpu, wall = grade_class(check, klass, Path(tmp) / "out-gpu", "cuda")
         memory.stop.set()
         memory.join()
-        timings["class"] = {"submissions": len(expected), "jobs": JOBS,
-                            "cpu+cuda_s": round(wall, 2), "gpu_memory_before_mib": baseline,
-                            "peak_gpu_memory_mib": memory.peak_mib}
+        timings["class"] = {
+            "submissions": len(expected),
+            "jobs": JOBS,
+            "cpu+cuda_s": round(wall, 2),
+            "gpu_memory_before_mib": baseline,
+            "peak_gpu_memory_mib": memory.peak_mib,
+        }
         class_on_gpu(check, on_gpu, expected)
         on_cpu, wall = grade_class(check, klass, Path(tmp) / "out-cpu", "cpu")
         timings["class"]["cpu_s"] = round(wall, 2)
@@ -384,12 +442,19 @@ def main() -> int:
         timings["class"]["cpu_only_host_s"] = round(wall, 2)
         class_on_cpu(check, on_cpu, cpu_host, expected)
     elapsed = time.monotonic() - started
-    check.record(f"within the budget ({BUDGET_S:.0f} s)", elapsed <= BUDGET_S,
-                 elapsed_s=round(elapsed, 1))
+    check.record(
+        f"within the budget ({BUDGET_S:.0f} s)", elapsed <= BUDGET_S, elapsed_s=round(elapsed, 1)
+    )
     failed = [r["name"] for r in check.results if not r["ok"]]
     code = EXIT_FAILED if failed else EXIT_OK
-    summary.update(status="failed" if failed else "passed", exit_code=code, failed=failed,
-                   elapsed_s=round(elapsed, 1), timings=timings, checks=check.results)
+    summary.update(
+        status="failed" if failed else "passed",
+        exit_code=code,
+        failed=failed,
+        elapsed_s=round(elapsed, 1),
+        timings=timings,
+        checks=check.results,
+    )
     print(json.dumps(summary, indent=2, default=str))
     return code
 
@@ -399,7 +464,16 @@ if __name__ == "__main__":
         sys.exit(main())
     except Exception as exc:  # noqa: BLE001 - still one JSON object, and a distinct status
         import traceback
-        print(json.dumps({"status": "broken", "exit_code": EXIT_BROKEN,
-                          "error": f"{type(exc).__name__}: {exc}",
-                          "traceback": traceback.format_exc()[-3000:]}, indent=2))
+
+        print(
+            json.dumps(
+                {
+                    "status": "broken",
+                    "exit_code": EXIT_BROKEN,
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "traceback": traceback.format_exc()[-3000:],
+                },
+                indent=2,
+            )
+        )
         sys.exit(EXIT_BROKEN)

@@ -70,9 +70,14 @@ def worker(mode: str, warm: int) -> dict:
             runs = _runs(zygote) - before
     finally:
         zygote.close()
-    return {"mode": mode, "start": start, "first": first,
-            "warm": statistics.median(warm_times), "collect": statistics.median(collect_times),
-            "runs": runs}
+    return {
+        "mode": mode,
+        "start": start,
+        "first": first,
+        "warm": statistics.median(warm_times),
+        "collect": statistics.median(collect_times),
+        "runs": runs,
+    }
 
 
 def _runs(zygote) -> int:
@@ -105,17 +110,28 @@ def main() -> None:
     results: dict[str, list[dict]] = {m: [] for m in MODES}
     for rep in range(args.reps):
         for mode in MODES:
-            out = subprocess.run([sys.executable, __file__, "--worker", mode, "--warm",
-                                  str(args.warm)], capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--worker", mode, "--warm", str(args.warm)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             doc = json.loads(out.stdout.strip().splitlines()[-1])
             if "unavailable" in doc:
                 sys.exit(f"bubblewrap is not available here: {doc['unavailable']}")
             results[mode].append(doc)
-            print(f"rep {rep + 1}/{args.reps} {mode:10s} start {doc['start']:.2f} s  "
-                  f"first {doc['first']:.2f} s  warm {doc['warm']:.2f} s  "
-                  f"collect {doc['collect']:.2f} s ({doc['runs']} runs)", file=sys.stderr)
-    rows = [("start (zygote ready)", "start"), ("first submission", "first"),
-            ("warm, per submission", "warm"), ("warm, sandboxed part only", "collect")]
+            print(
+                f"rep {rep + 1}/{args.reps} {mode:10s} start {doc['start']:.2f} s  "
+                f"first {doc['first']:.2f} s  warm {doc['warm']:.2f} s  "
+                f"collect {doc['collect']:.2f} s ({doc['runs']} runs)",
+                file=sys.stderr,
+            )
+    rows = [
+        ("start (zygote ready)", "start"),
+        ("first submission", "first"),
+        ("warm, per submission", "warm"),
+        ("warm, sandboxed part only", "collect"),
+    ]
     med = {m: {k: statistics.median(d[k] for d in results[m]) for _, k in rows} for m in MODES}
     runs = results["bubblewrap"][0]["runs"] or 1
     print(f"{'':28s}{'bubblewrap':>12s}{'rlimits':>12s}{'difference':>12s}")
@@ -123,8 +139,10 @@ def main() -> None:
         b, r = med["bubblewrap"][key], med["rlimits"][key]
         print(f"{label:28s}{b:11.2f}s{r:11.2f}s{b - r:+11.2f}s")
     b, r = med["bubblewrap"]["collect"] / runs, med["rlimits"]["collect"] / runs
-    print(f"{'per child run (' + str(runs) + ' runs)':28s}{b * 1000:10.1f}ms{r * 1000:10.1f}ms"
-          f"{(b - r) * 1000:+10.1f}ms")
+    print(
+        f"{'per child run (' + str(runs) + ' runs)':28s}{b * 1000:10.1f}ms{r * 1000:10.1f}ms"
+        f"{(b - r) * 1000:+10.1f}ms"
+    )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ import argparse
 import csv
 import io
 import itertools
-import os
 import shutil
 import statistics
 import subprocess
@@ -51,8 +50,13 @@ def pool() -> list[dict[str, bytes]]:
     subs = [dict(base), {p.name: p.read_bytes() for p in EXERCISES.glob("*.py")}]
     for case in sorted((DATA / "buggy").glob("*"))[:20]:
         files = dict(base)
-        files.update({f.name: f.read_bytes() for f in case.iterdir()
-                      if f.is_file() and f.name != "expect.json"})
+        files.update(
+            {
+                f.name: f.read_bytes()
+                for f in case.iterdir()
+                if f.is_file() and f.name != "expect.json"
+            }
+        )
         subs.append(files)
     return subs
 
@@ -100,18 +104,35 @@ def main() -> None:
     data = tmp / "data"
     # one learner per upload (tokens cost a scrypt each): the steady phase, and a burst
     # at the factor times a capacity of at most one grading a second per worker
-    learners = [f"l{i:04d}" for i in range(int(args.rate * args.duration + args.burst_factor
-                                               * args.workers * args.burst_seconds) + 10)]
-    (tmp / "roster.csv").write_text("id,name,email\n" + "".join(f"{l},{l},\n" for l in learners))
+    learners = [
+        f"l{i:04d}"
+        for i in range(
+            int(args.rate * args.duration + args.burst_factor * args.workers * args.burst_seconds)
+            + 10
+        )
+    ]
+    (tmp / "roster.csv").write_text(
+        "id,name,email\n" + "".join(f"{who},{who},\n" for who in learners)
+    )
     grade = [sys.executable, "-m", "grader"]
-    subprocess.run(grade + ["roster", "import", str(tmp / "roster.csv"), "--data", str(data)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        grade + ["roster", "import", str(tmp / "roster.csv"), "--data", str(data)],
+        check=True,
+        capture_output=True,
+    )
     print("issuing tokens (scrypt)...", flush=True)
-    links = subprocess.run(grade + ["roster", "links", "--base-url", "http://x", "--data",
-                                    str(data)], check=True, capture_output=True, text=True).stdout
+    links = subprocess.run(
+        grade + ["roster", "links", "--base-url", "http://x", "--data", str(data)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     tokens = [r["token"] for r in csv.DictReader(io.StringIO(links))]
-    cmd = grade + ["serve", "--port", str(args.port), "--data", str(data), "--workers",
-                   str(args.workers)] + (["--no-isolation"] if args.no_isolation else [])
+    cmd = (
+        grade
+        + ["serve", "--port", str(args.port), "--data", str(data), "--workers", str(args.workers)]
+        + (["--no-isolation"] if args.no_isolation else [])
+    )
     log = open(tmp / "serve.log", "w")
     server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{args.port}"
@@ -123,10 +144,11 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.2)
         instructor = (tmp / "serve.log").read_text().split("/login/")[1].split()[0]
-        admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {instructor}"},
-                             timeout=60)
+        admin = httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {instructor}"}, timeout=60
+        )
         admin.put("/api/settings", json={"per_hour": 100000})
-        time.sleep(5)                      # workers warm their sandboxes
+        time.sleep(5)  # workers warm their sandboxes
         memory = Memory(server.pid)
         memory.start()
         subs = itertools.cycle(pool())
@@ -136,8 +158,9 @@ def main() -> None:
         max_position = [0]
 
         def upload(files: dict[str, bytes]) -> None:
-            with httpx.Client(base_url=url, timeout=120, headers={
-                    "Authorization": f"Bearer {next(next_token)}"}) as c:
+            with httpx.Client(
+                base_url=url, timeout=120, headers={"Authorization": f"Bearer {next(next_token)}"}
+            ) as c:
                 r = c.post("/api/submissions", files=[("files", (n, b)) for n, b in files.items()])
             if r.status_code != 202:
                 print("refused:", r.status_code, r.text[:200], flush=True)
@@ -176,9 +199,11 @@ def main() -> None:
         service_s = statistics.mean(lat) if lat else 1.0
         capacity = min(args.workers / max(service_s, 0.1), float(args.workers))
         burst_rate = args.burst_factor * capacity
-        print(f"burst: {burst_rate:.2f}/s ({args.burst_factor:g}x the measured capacity "
-              f"{capacity:.2f}/s) for {args.burst_seconds:g} s", flush=True)
-        b0 = time.time()
+        print(
+            f"burst: {burst_rate:.2f}/s ({args.burst_factor:g}x the measured capacity "
+            f"{capacity:.2f}/s) for {args.burst_seconds:g} s",
+            flush=True,
+        )
         burst_ids = phase(burst_rate, args.burst_seconds)
         burst = drained(burst_ids)
         b_end = max(parse(d["graded_at"]) for d in burst.values())
@@ -194,27 +219,38 @@ def main() -> None:
     # comparison (its wall time includes its start: imports, sandboxes)
     klass = tmp / "class"
     mix = pool()
-    for i, files in zip(range(len(burst_ids)), itertools.islice(
-            itertools.cycle(mix), len(sent) - len(burst_ids), None)):
+    for i, files in zip(
+        range(len(burst_ids)),
+        itertools.islice(itertools.cycle(mix), len(sent) - len(burst_ids), None),
+    ):
         (klass / f"s{i:04d}").mkdir(parents=True)
         for name, blob in files.items():
             (klass / f"s{i:04d}" / name).write_bytes(blob)
     c0 = time.monotonic()
-    subprocess.run(grade + [str(klass), "--out", str(tmp / "out"), "--jobs",
-                            str(args.workers), "--device", "cpu"]
-                   + (["--no-isolation"] if args.no_isolation else []),
-                   check=True, capture_output=True)
+    subprocess.run(
+        grade
+        + [str(klass), "--out", str(tmp / "out"), "--jobs", str(args.workers), "--device", "cpu"]
+        + (["--no-isolation"] if args.no_isolation else []),
+        check=True,
+        capture_output=True,
+    )
     cli_rate = len(burst_ids) / (time.monotonic() - c0)
     print()
-    print(f"steady  n={len(lat)}: p50 {percentile(lat, 50):.2f} s, p95 {percentile(lat, 95):.2f}"
-          f" s, p99 {percentile(lat, 99):.2f} s; throughput {len(lat) / steady_span:.2f}/s; "
-          f"mean grading {service_s:.2f} s")
-    print(f"burst   n={len(blat)}: p50 {percentile(blat, 50):.2f} s, p95 "
-          f"{percentile(blat, 95):.2f} s, p99 {percentile(blat, 99):.2f} s; largest queue "
-          f"position {max_position[0]}; drain {drain_rate:.3f}/s vs grade class/ --jobs "
-          f"{args.workers} {cli_rate:.3f}/s ({100 * (drain_rate / cli_rate - 1):+.0f} %)")
-    print(f"lost: {len(lost)}; peak memory (PSS, server + workers + sandboxes) "
-          f"{memory.peak / 2**20:.0f} MiB")
+    print(
+        f"steady  n={len(lat)}: p50 {percentile(lat, 50):.2f} s, p95 {percentile(lat, 95):.2f}"
+        f" s, p99 {percentile(lat, 99):.2f} s; throughput {len(lat) / steady_span:.2f}/s; "
+        f"mean grading {service_s:.2f} s"
+    )
+    print(
+        f"burst   n={len(blat)}: p50 {percentile(blat, 50):.2f} s, p95 "
+        f"{percentile(blat, 95):.2f} s, p99 {percentile(blat, 99):.2f} s; largest queue "
+        f"position {max_position[0]}; drain {drain_rate:.3f}/s vs grade class/ --jobs "
+        f"{args.workers} {cli_rate:.3f}/s ({100 * (drain_rate / cli_rate - 1):+.0f} %)"
+    )
+    print(
+        f"lost: {len(lost)}; peak memory (PSS, server + workers + sandboxes) "
+        f"{memory.peak / 2**20:.0f} MiB"
+    )
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -32,9 +32,9 @@ import importlib
 import marshal
 import random
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
 
 BUNDLED = Path(__file__).resolve().parent / "assignments"
 DEFAULT = "custom_models"
@@ -51,13 +51,13 @@ class Exercise:
     """One exercise: what the grader sends to its probe and how it reads the result."""
 
     id: str
-    file: str                       # the learner's file, e.g. blocks.py
-    title: str                      # N_-marked, translated when shown
-    probe: str                      # the function of the folder's probe.py that runs it
-    seed: int                       # torch.manual_seed in the child before the probe
-    model: bool = False             # checked on every available device (else the CPU only)
-    inputs: Callable[[], dict] = _no_inputs   # tensors the grader sends (built in the grader)
-    params: Mapping = field(default_factory=dict)   # JSON parameters sent to the probe
+    file: str  # the learner's file, e.g. blocks.py
+    title: str  # N_-marked, translated when shown
+    probe: str  # the function of the folder's probe.py that runs it
+    seed: int  # torch.manual_seed in the child before the probe
+    model: bool = False  # checked on every available device (else the CPU only)
+    inputs: Callable[[], dict] = _no_inputs  # tensors the grader sends (built in the grader)
+    params: Mapping = field(default_factory=dict)  # JSON parameters sent to the probe
     # parameters drawn afresh per run (a question a forged answer cannot know in advance)
     draw_params: Callable[[random.Random], dict] | None = None
     # files the learner's code wrote, read again by a learner-free child with
@@ -79,17 +79,20 @@ class Exercise:
 class ExerciseFile:
     """One file of the submission and the grader folder that knows it."""
 
-    name: str                       # the learner's file, e.g. blocks.py
+    name: str  # the learner's file, e.g. blocks.py
     folder: Path
-    package: str                    # dotted name of the folder's package
+    package: str  # dotted name of the folder's package
     order: int
     exercises: tuple[Exercise, ...]
 
     @functools.cached_property
     def probe_sources(self) -> dict[str, str]:
         """``fixtures.py`` and ``probe.py`` as text."""
-        return {name: (self.folder / name).read_text(encoding="utf-8")
-                for name in PROBE_SOURCES if (self.folder / name).is_file()}
+        return {
+            name: (self.folder / name).read_text(encoding="utf-8")
+            for name in PROBE_SOURCES
+            if (self.folder / name).is_file()
+        }
 
     @functools.cached_property
     def probe_code(self) -> dict[str, str]:
@@ -99,10 +102,19 @@ class ExerciseFile:
         watchdog tell them from learner code."""
         from .sandbox import INNER_ROOT
 
-        return {name: base64.b64encode(marshal.dumps(compile(
-                    text, f"{INNER_ROOT}/gchild/probes/{self.package}/{name}", "exec",
-                    dont_inherit=True))).decode("ascii")
-                for name, text in self.probe_sources.items()}
+        return {
+            name: base64.b64encode(
+                marshal.dumps(
+                    compile(
+                        text,
+                        f"{INNER_ROOT}/gchild/probes/{self.package}/{name}",
+                        "exec",
+                        dont_inherit=True,
+                    )
+                )
+            ).decode("ascii")
+            for name, text in self.probe_sources.items()
+        }
 
     @property
     def checks_module(self) -> str:
@@ -142,8 +154,9 @@ class Assignment:
         return {cid: c for cid, c in CATALOG.items() if c.module in modules}
 
     def checks_of(self, exercise_id: str) -> list:
-        return sorted((c for c in self.catalog().values() if c.exercise == exercise_id),
-                      key=lambda c: c.order)
+        return sorted(
+            (c for c in self.catalog().values() if c.exercise == exercise_id), key=lambda c: c.order
+        )
 
     def max_score(self) -> float:
         return sum(c.points for c in self.catalog().values())
@@ -186,8 +199,9 @@ def _load(folder: Path) -> Assignment:
         for ex in spec.EXERCISES:
             if ex.file != spec.FILE:
                 raise ValueError(f"{sub}: exercise {ex.id} is of {ex.file}, not {spec.FILE}")
-        files.append(ExerciseFile(spec.FILE, sub, f"{package}.{sub.name}", spec.ORDER,
-                                  tuple(spec.EXERCISES)))
+        files.append(
+            ExerciseFile(spec.FILE, sub, f"{package}.{sub.name}", spec.ORDER, tuple(spec.EXERCISES))
+        )
     if not files:
         raise ValueError(f"{folder} holds no exercise folder (a subfolder with spec.py)")
     files.sort(key=lambda f: (f.order, f.name))
@@ -216,8 +230,10 @@ def load(path_or_name: str | Path) -> Assignment:
     if not path.is_dir() and (BUNDLED / str(path_or_name)).is_dir():
         path = BUNDLED / str(path_or_name)
     if not path.is_dir():
-        raise ValueError(f"no folder {path_or_name} and no bundled assignment of that name "
-                         f"(bundled: {', '.join(bundled())})")
+        raise ValueError(
+            f"no folder {path_or_name} and no bundled assignment of that name "
+            f"(bundled: {', '.join(bundled())})"
+        )
     return _load(path.resolve())
 
 

@@ -37,14 +37,14 @@ from .results import error_results
 from .sandbox import Isolation, Zygote
 from .submission import read_submission
 
-GRACE = 1.0          # seconds the first Ctrl-C waits for submissions about to finish
+GRACE = 1.0  # seconds the first Ctrl-C waits for submissions about to finish
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass(frozen=True)
 class Job:
-    name: str            # the learner's name: gradebook row and output folder
-    folder: Path         # the folder whose files are graded
+    name: str  # the learner's name: gradebook row and output folder
+    folder: Path  # the folder whose files are graded
     notices: tuple[str, ...] = field(default=())  # said in the report (already translated)
 
 
@@ -59,10 +59,15 @@ class Interrupted(Exception):
 
 
 def cache_key(files: dict[str, bytes], options: Options, notices: tuple[str, ...] = ()) -> str:
-    doc = {"submission": submission_hash(files), "grader": __version__,
-           "limits": asdict(options.limits), "devices": options.devices,
-           "language": options.language, "checks": _checks_fingerprint(),
-           "notices": list(notices)}
+    doc = {
+        "submission": submission_hash(files),
+        "grader": __version__,
+        "limits": asdict(options.limits),
+        "devices": options.devices,
+        "language": options.language,
+        "checks": _checks_fingerprint(),
+        "notices": list(notices),
+    }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
@@ -81,8 +86,12 @@ def _checks_fingerprint() -> str:
 def is_current(out_dir: Path, key: str) -> bool:
     doc = read_json(out_dir / "results.json")
     meta = doc.get("metadata") if doc else None
-    return isinstance(meta, dict) and meta.get("cache_key") == key and \
-        not meta.get("grader_error") and (out_dir / "report.html").is_file()
+    return (
+        isinstance(meta, dict)
+        and meta.get("cache_key") == key
+        and not meta.get("grader_error")
+        and (out_dir / "report.html").is_file()
+    )
 
 
 # -- worker side ------------------------------------------------------------------------
@@ -90,7 +99,7 @@ def _worker_main(conn: Connection, options: Options, isolation: Isolation) -> No
     """Grade the jobs the parent sends until it sends None or goes away."""
     die_with_parent()
     signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
@@ -115,14 +124,14 @@ def _worker_main(conn: Connection, options: Options, isolation: Isolation) -> No
                     zygote.start()
                 doc = grade_or_error(job.folder, zygote, options, isolation)
                 doc["metadata"]["submission"] = job.name
-                if not doc["metadata"].get("grader_error"):   # never cached: regraded
+                if not doc["metadata"].get("grader_error"):  # never cached: regraded
                     doc["metadata"]["cache_key"] = key
                 if job.notices:
                     doc["metadata"]["notices"] = list(job.notices)
                 conn.send(("done", doc))
             except Exception as exc:  # noqa: BLE001 - this submission only, never the class
                 conn.send(("error", f"{type(exc).__name__}: {exc}"[:500]))
-                if zygote is not None:   # a fresh sandbox for the next submission
+                if zygote is not None:  # a fresh sandbox for the next submission
                     zygote.close()
                     zygote = None
     finally:
@@ -133,8 +142,7 @@ def _worker_main(conn: Connection, options: Options, isolation: Isolation) -> No
 class _Worker:
     def __init__(self, ctx, options: Options, isolation: Isolation) -> None:
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, options, isolation),
-                                daemon=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child, options, isolation), daemon=True)
         # The stop signals stay blocked in the new process until it has set
         # its own handlers, so a Ctrl-C never runs the parent's handler there.
         old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
@@ -209,9 +217,17 @@ class _Signals:
 
 
 # -- parent side --------------------------------------------------------------------------
-def run_batch(jobs: list[Job], *, options: Options, isolation: Isolation, out: Path,
-              workers: int, force: bool, on_done: Callable[[Job, dict, bool], None],
-              render: Callable[[dict], str]) -> dict[str, dict]:
+def run_batch(
+    jobs: list[Job],
+    *,
+    options: Options,
+    isolation: Isolation,
+    out: Path,
+    workers: int,
+    force: bool,
+    on_done: Callable[[Job, dict, bool], None],
+    render: Callable[[dict], str],
+) -> dict[str, dict]:
     """Grade ``jobs``; returns results by submission name (cached ones included).
 
     Raises ``Interrupted`` (with what finished) when stopped by a signal."""
@@ -232,10 +248,10 @@ def run_batch(jobs: list[Job], *, options: Options, isolation: Isolation, out: P
     pool: list[_Worker] = []
     with _Signals() as signals:
         try:
-            pool = [_Worker(ctx, options, isolation)
-                    for _ in range(max(1, min(workers, len(todo))))]
-            _dispatch(pool, todo, ctx, options, isolation, signals, out, render, results,
-                      on_done)
+            pool = [
+                _Worker(ctx, options, isolation) for _ in range(max(1, min(workers, len(todo))))
+            ]
+            _dispatch(pool, todo, ctx, options, isolation, signals, out, render, results, on_done)
         finally:
             if signals.stopping:
                 for w in pool:
@@ -248,10 +264,18 @@ def run_batch(jobs: list[Job], *, options: Options, isolation: Isolation, out: P
     return results
 
 
-def _dispatch(pool: list[_Worker], todo: list[tuple[Job, str]], ctx, options: Options,
-              isolation: Isolation, signals: _Signals, out: Path,
-              render: Callable[[dict], str], results: dict[str, dict],
-              on_done: Callable[[Job, dict, bool], None]) -> None:
+def _dispatch(
+    pool: list[_Worker],
+    todo: list[tuple[Job, str]],
+    ctx,
+    options: Options,
+    isolation: Isolation,
+    signals: _Signals,
+    out: Path,
+    render: Callable[[dict], str],
+    results: dict[str, dict],
+    on_done: Callable[[Job, dict, bool], None],
+) -> None:
     queue = list(reversed(todo))
     grace_end: float | None = None
 
@@ -274,13 +298,12 @@ def _dispatch(pool: list[_Worker], todo: list[tuple[Job, str]], ctx, options: Op
                     try:
                         w.conn.send(w.job)
                     except OSError:
-                        pass   # a dead worker: its sentinel says so below
+                        pass  # a dead worker: its sentinel says so below
         busy = [w for w in pool if w.job is not None]
         if not busy:
             return
         timeout = None if grace_end is None else max(0.0, grace_end - time.monotonic())
-        ready = wait([signals] + [w.conn for w in busy] + [w.proc.sentinel for w in busy],
-                     timeout)
+        ready = wait([signals] + [w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout)
         signals.drain()
         for i, w in enumerate(pool):
             if w.job is None:
@@ -292,23 +315,35 @@ def _dispatch(pool: list[_Worker], todo: list[tuple[Job, str]], ctx, options: Op
                 except (EOFError, OSError):
                     kind, payload = "error", "the grader's worker process ended unexpectedly"
             elif w.proc.sentinel in ready:
-                kind, payload = "error", "the grader's worker process ended unexpectedly " \
-                    f"(exit code {w.proc.exitcode})"
+                kind, payload = (
+                    "error",
+                    f"the grader's worker process ended unexpectedly (exit code {w.proc.exitcode})",
+                )
             else:
                 continue
             w.job = None
             if kind == "done":
                 finish(job, payload)
             else:
-                finish(job, error_results(name=job.name, error=payload, options=options,
-                                          isolation=isolation))
+                finish(
+                    job,
+                    error_results(
+                        name=job.name, error=payload, options=options, isolation=isolation
+                    ),
+                )
             if not w.proc.is_alive() and not signals.stopping:
                 w.kill()
                 pool[i] = _Worker(ctx, options, isolation)
 
 
-def save(target: Path, doc: dict, render: Callable[[dict], str], options: Options,
-         isolation: Isolation, job: Job) -> dict:
+def save(
+    target: Path,
+    doc: dict,
+    render: Callable[[dict], str],
+    options: Options,
+    isolation: Isolation,
+    job: Job,
+) -> dict:
     """report.html first, results.json last: results.json marks a finished grading.
 
     If the document cannot be written (a grader bug on odd learner data), the

@@ -31,14 +31,16 @@ from .observations import Observation
 from .untrusted import shorten
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
-_SHAPE_ERROR = re.compile(r"shapes cannot be multiplied|must match the size|size mismatch|"
-                          r"The size of tensor|Expected size|mat1 and mat2|doesn't match the "
-                          r"broadcast shape|shape '\[")
+_SHAPE_ERROR = re.compile(
+    r"shapes cannot be multiplied|must match the size|size mismatch|"
+    r"The size of tensor|Expected size|mat1 and mat2|doesn't match the "
+    r"broadcast shape|shape '\["
+)
 
 
 @dataclass
 class DeviceOutcome:
-    status: str          # "passed" | "failed"
+    status: str  # "passed" | "failed"
     message: str = ""
     blocked: bool = False  # not observable at all (import failure, crash, limit)
 
@@ -53,13 +55,16 @@ class CheckOutcome:
         return bool(self.devices) and all(d.status == "passed" for d in self.devices.values())
 
 
-CHECK_TIME_LIMIT = 20.0   # seconds per check; a check normally takes milliseconds
+CHECK_TIME_LIMIT = 20.0  # seconds per check; a check normally takes milliseconds
 
 
 def _check_too_slow(signum, frame) -> None:
-    raise CheckFailed(_("the check took more than {seconds:g} s on your module's values (are "
-                        "they huge or not finite?), so it fails").format(
-                            seconds=CHECK_TIME_LIMIT))
+    raise CheckFailed(
+        _(
+            "the check took more than {seconds:g} s on your module's values (are "
+            "they huge or not finite?), so it fails"
+        ).format(seconds=CHECK_TIME_LIMIT)
+    )
 
 
 class ObservationPlugin:
@@ -80,8 +85,12 @@ class ObservationPlugin:
         metafunc.parametrize("o", [per_device[d] for d in devices], ids=devices)
 
     def pytest_collection_modifyitems(self, items) -> None:
-        items[:] = [i for i in items if i.get_closest_marker("grader_check") is not None
-                    and "o" in getattr(i, "callspec", type("", (), {"params": {}})).params]
+        items[:] = [
+            i
+            for i in items
+            if i.get_closest_marker("grader_check") is not None
+            and "o" in getattr(i, "callspec", type("", (), {"params": {}})).params
+        ]
         for item in items:
             exercise = item.get_closest_marker("grader_check").kwargs["exercise"]
             self.remaining[exercise] = self.remaining.get(exercise, 0) + 1
@@ -126,33 +135,78 @@ class ObservationPlugin:
                 blocked = isinstance(exc, NotRun)
             elif isinstance(exc, RuntimeError) and _SHAPE_ERROR.search(str(exc)):
                 # the learner's tensors do not fit the formula they are checked with
-                message = shorten(_("the shapes of your module's tensors do not fit the "
-                                    "formula: {error}").format(error=str(exc)), 1000)
+                message = shorten(
+                    _("the shapes of your module's tensors do not fit the formula: {error}").format(
+                        error=str(exc)
+                    ),
+                    1000,
+                )
             else:
-                message = shorten(_("internal error of the grader's check: {error}").format(
-                    error=f"{type(exc).__name__}: {exc}"), 1000)
-            if not blocked and any(k.endswith(SUFFIX_INPUT_CHANGED) and v is True
-                                   for k, v in obs.values.items()):
-                message += _(" (note: forward changed its input X in place, e.g. with X.sub_() "
-                             "or X -= ...; a module must leave its input alone and compute a "
-                             "new tensor)")
-        item.user_properties.extend([("check", marker.kwargs["id"]), ("device", obs.device),
-                                       ("message", message), ("blocked", blocked)])
+                message = shorten(
+                    _("internal error of the grader's check: {error}").format(
+                        error=f"{type(exc).__name__}: {exc}"
+                    ),
+                    1000,
+                )
+            if not blocked and any(
+                k.endswith(SUFFIX_INPUT_CHANGED) and v is True for k, v in obs.values.items()
+            ):
+                message += _(
+                    " (note: forward changed its input X in place, e.g. with X.sub_() "
+                    "or X -= ...; a module must leave its input alone and compute a "
+                    "new tensor)"
+                )
+        item.user_properties.extend(
+            [
+                ("check", marker.kwargs["id"]),
+                ("device", obs.device),
+                ("message", message),
+                ("blocked", blocked),
+            ]
+        )
 
 
-def run_checks(observations: dict[str, dict[str, Observation]],
-               work: assignment.Assignment | None = None) -> dict[str, CheckOutcome]:
+def run_checks(
+    observations: dict[str, dict[str, Observation]], work: assignment.Assignment | None = None
+) -> dict[str, CheckOutcome]:
     """Run every hidden check of ``work`` (by default this course's
     assignment); returns outcomes by check id."""
     work = work or assignment.default()
     work.catalog()  # its check modules, imported under the names pytest gives them
     json_plugin = JSONReport()
-    args = ["-c", str(CHECKS_DIR / "checks.ini"), "--rootdir", str(CHECKS_DIR),
-            "-p", "pytest_jsonreport.plugin", "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:unraisableexception",
-            "-p", "no:threadexception", "-p", "no:faulthandler", "-p", "no:logging",
-            "-p", "no:warnings", "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin",
-            "-q", "--no-header", "--noconftest",
-            "--json-report-file=none", *[str(f.checks_path) for f in work.files]]
+    args = [
+        "-c",
+        str(CHECKS_DIR / "checks.ini"),
+        "--rootdir",
+        str(CHECKS_DIR),
+        "-p",
+        "pytest_jsonreport.plugin",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:stepwise",
+        "-p",
+        "no:unraisableexception",
+        "-p",
+        "no:threadexception",
+        "-p",
+        "no:faulthandler",
+        "-p",
+        "no:logging",
+        "-p",
+        "no:warnings",
+        "-p",
+        "no:doctest",
+        "-p",
+        "no:junitxml",
+        "-p",
+        "no:pastebin",
+        "-q",
+        "--no-header",
+        "--noconftest",
+        "--json-report-file=none",
+        *[str(f.checks_path) for f in work.files],
+    ]
     sink = io.StringIO()
     autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only our plugins: fast and predictable
@@ -165,8 +219,9 @@ def run_checks(observations: dict[str, dict[str, Observation]],
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        raise RuntimeError(f"the hidden checks could not run (pytest exit {code}):\n"
-                           + sink.getvalue()[-3000:])
+        raise RuntimeError(
+            f"the hidden checks could not run (pytest exit {code}):\n" + sink.getvalue()[-3000:]
+        )
     return outcomes_of(json_plugin.report)
 
 
@@ -178,9 +233,10 @@ def outcomes_of(report: dict) -> dict[str, CheckOutcome]:
         for prop in test.get("user_properties", []):
             props.update(prop)
         cid = props.get("check")
-        if cid is None:      # its set-up failed: it never ran
+        if cid is None:  # its set-up failed: it never ran
             continue
         status = "passed" if test.get("outcome") == "passed" else "failed"
         outcomes.setdefault(cid, CheckOutcome(cid)).devices[props["device"]] = DeviceOutcome(
-            status, props.get("message", ""), bool(props.get("blocked")))
+            status, props.get("message", ""), bool(props.get("blocked"))
+        )
     return outcomes

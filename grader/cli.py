@@ -13,17 +13,24 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task,
-                           TextColumn, TimeElapsedColumn, TimeRemainingColumn)
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__
+from . import __version__, assignment
 from .atomic import write_atomic
 from .batch import Interrupted, Job, default_workers, run_batch
 from .discovery import Discovery, UsageError, discover
-from . import assignment
 from .grading import Options
 from .i18n import LANGUAGES, _, set_language
 from .limits import Limits, human_size, parse_size
@@ -33,9 +40,9 @@ from .untrusted import clean_text, terminal_safe
 
 
 class ExitCode(enum.IntEnum):
-    OK = 0            # grading ran, whatever the scores
-    USAGE = 2         # bad command line or input (one-line message)
-    INTERNAL = 3      # the grader itself failed
+    OK = 0  # grading ran, whatever the scores
+    USAGE = 2  # bad command line or input (one-line message)
+    INTERNAL = 3  # the grader itself failed
     INTERRUPTED = 130  # Ctrl-C; finished results are kept, a rerun resumes
 
 
@@ -60,13 +67,18 @@ def _size(ctx, param, value):
     try:
         size = parse_size(value)
     except ValueError:
-        raise GradeUsageError(_("{option}: expected a size such as 512M or 2G, got {value}").format(
-            option=param.opts[0], value=repr(value))) from None
+        raise GradeUsageError(
+            _("{option}: expected a size such as 512M or 2G, got {value}").format(
+                option=param.opts[0], value=repr(value)
+            )
+        ) from None
     least = MIN_SIZES.get(param.opts[0], 0)
     if size < least:
-        raise GradeUsageError(_("{option}: {value} is too small to grade anything; use at least "
-                                "{least}").format(option=param.opts[0], value=value,
-                                                  least=human_size(least)))
+        raise GradeUsageError(
+            _("{option}: {value} is too small to grade anything; use at least {least}").format(
+                option=param.opts[0], value=value, least=human_size(least)
+            )
+        )
     return size
 
 
@@ -98,25 +110,40 @@ def gradebook_csv(docs: list[dict], work: assignment.Assignment | None = None) -
     writer.writerow(["submission", *[ex.id for ex in exercises], "total", "max"])
     for doc in docs:
         by_id = {e["id"]: e["score"] for e in doc.get("exercises", [])}
-        writer.writerow([_csv_cell(clean_text(doc["metadata"]["submission"])),
-                         *[f"{by_id.get(ex.id, 0):g}" for ex in exercises],
-                         f"{doc['score']:g}", f"{doc['max_score']:g}"])
+        writer.writerow(
+            [
+                _csv_cell(clean_text(doc["metadata"]["submission"])),
+                *[f"{by_id.get(ex.id, 0):g}" for ex in exercises],
+                f"{doc['score']:g}",
+                f"{doc['max_score']:g}",
+            ]
+        )
     return buf.getvalue()
 
 
 def _summary_table(docs: list[dict]) -> Table:
     if len(docs) == 1:
         doc = docs[0]
-        table = Table(title=escape(_("{name}: {score:g} / {max:g} points").format(
-            name=terminal_safe(doc["metadata"]["submission"]), score=doc["score"],
-            max=doc["max_score"])))
+        table = Table(
+            title=escape(
+                _("{name}: {score:g} / {max:g} points").format(
+                    name=terminal_safe(doc["metadata"]["submission"]),
+                    score=doc["score"],
+                    max=doc["max_score"],
+                )
+            )
+        )
         table.add_column(_("Exercise"))
         table.add_column(_("Score"), justify="right")
         table.add_column(_("Status"))
         table.add_column(_("First failed check"))
         for ex in doc["exercises"]:
-            table.add_row(ex["id"], f"{ex['score']:g} / {ex['max_score']:g}", _status(ex),
-                          Text(terminal_safe(_first_failure(doc, ex))))
+            table.add_row(
+                ex["id"],
+                f"{ex['score']:g} / {ex['max_score']:g}",
+                _status(ex),
+                Text(terminal_safe(_first_failure(doc, ex))),
+            )
         return table
     table = Table(title=_("{n} submissions").format(n=len(docs)))
     table.add_column(_("Submission"))
@@ -124,9 +151,11 @@ def _summary_table(docs: list[dict]) -> Table:
     table.add_column(_("Exercises passed"), justify="right")
     for doc in docs:
         passed = sum(1 for e in doc["exercises"] if e["status"] == "passed")
-        table.add_row(Text(terminal_safe(doc["metadata"]["submission"])),
-                      f"{doc['score']:g} / {doc['max_score']:g}",
-                      f"{passed} / {len(doc['exercises'])}")
+        table.add_row(
+            Text(terminal_safe(doc["metadata"]["submission"])),
+            f"{doc['score']:g} / {doc['max_score']:g}",
+            f"{passed} / {len(doc['exercises'])}",
+        )
     return table
 
 
@@ -145,35 +174,94 @@ def _first_failure(doc: dict, ex: dict) -> str:
 
 
 def _status(ex: dict) -> str:
-    return {"passed": _("passed"), "failed": _("failed"), "partial": _("partial"),
-            "error": _("error"), "not_implemented": _("not implemented yet")}.get(
-                ex["status"], ex["status"])
+    return {
+        "passed": _("passed"),
+        "failed": _("failed"),
+        "partial": _("partial"),
+        "error": _("error"),
+        "not_implemented": _("not implemented yet"),
+    }.get(ex["status"], ex["status"])
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("submissions", nargs=-1, required=True, metavar="SUBMISSION...")
-@click.option("--out", "out", default="reports", show_default=True, type=click.Path(),
-              help="Folder for results.json, report.html, gradebook.csv and index.html.")
-@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
-              help="Language of learner-facing text.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True, help="auto: the CPU and CUDA if present.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Submissions graded at once [default: number of cores].")
-@click.option("--time-limit", type=click.FloatRange(min=0.5), default=Limits.time,
-              show_default=True, help="Wall-clock seconds per exercise run.")
-@click.option("--memory-limit", callback=_size, default="2G", show_default=True,
-              help="Memory for learner code per run, beyond the pre-imported runtime.")
-@click.option("--output-limit", callback=_size, default="1M", show_default=True,
-              help="Printed output kept per run; more stops the run.")
-@click.option("--no-isolation", is_flag=True,
-              help="Do not use bubblewrap (limits only; file-system isolation off).")
+@click.option(
+    "--out",
+    "out",
+    default="reports",
+    show_default=True,
+    type=click.Path(),
+    help="Folder for results.json, report.html, gradebook.csv and index.html.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(LANGUAGES),
+    default="en",
+    show_default=True,
+    help="Language of learner-facing text.",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="auto: the CPU and CUDA if present.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Submissions graded at once [default: number of cores].",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0.5),
+    default=Limits.time,
+    show_default=True,
+    help="Wall-clock seconds per exercise run.",
+)
+@click.option(
+    "--memory-limit",
+    callback=_size,
+    default="2G",
+    show_default=True,
+    help="Memory for learner code per run, beyond the pre-imported runtime.",
+)
+@click.option(
+    "--output-limit",
+    callback=_size,
+    default="1M",
+    show_default=True,
+    help="Printed output kept per run; more stops the run.",
+)
+@click.option(
+    "--no-isolation",
+    is_flag=True,
+    help="Do not use bubblewrap (limits only; file-system isolation off).",
+)
 @click.option("--force", is_flag=True, help="Regrade even submissions whose results are current.")
-@click.option("--assignment", "assignment_name", default=assignment.DEFAULT, show_default=True,
-              help="The assignment: a bundled one's name or an assignment folder.")
+@click.option(
+    "--assignment",
+    "assignment_name",
+    default=assignment.DEFAULT,
+    show_default=True,
+    help="The assignment: a bundled one's name or an assignment folder.",
+)
 @click.version_option(__version__, prog_name="grade")
-def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_limit,
-         no_isolation, force, assignment_name) -> None:
+def main(
+    submissions,
+    out,
+    lang,
+    device,
+    jobs,
+    time_limit,
+    memory_limit,
+    output_limit,
+    no_isolation,
+    force,
+    assignment_name,
+) -> None:
     """Grade SUBMISSION folders of the custom-PyTorch-models course.
 
     The course service has its own commands: grade serve, grade roster, grade submit
@@ -186,8 +274,9 @@ def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_
     try:
         work = assignment.load(assignment_name)
     except (ValueError, OSError) as exc:
-        raise GradeUsageError(_("--assignment {name}: {reason}").format(
-            name=assignment_name, reason=exc)) from None
+        raise GradeUsageError(
+            _("--assignment {name}: {reason}").format(name=assignment_name, reason=exc)
+        ) from None
     try:
         found = discover(submissions, out_dir, work.file_names)
     except UsageError as exc:
@@ -195,14 +284,18 @@ def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_
     job_list = found.jobs
     devices = _resolve_devices(device)
     limits = replace(Limits(), time=time_limit, memory=memory_limit, output=output_limit)
-    options = Options(devices=devices, limits=limits, language=lang,
-                      assignment=str(assignment_name))
+    options = Options(
+        devices=devices, limits=limits, language=lang, assignment=str(assignment_name)
+    )
     isolation = detect_isolation(no_isolation)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if not isolation.filesystem:
-        err.print(_("[bold yellow]warning:[/] file-system isolation is OFF ({reason}); learner "
-                    "code runs with resource limits only.").format(
-                        reason=escape(isolation.describe())))
+        err.print(
+            _(
+                "[bold yellow]warning:[/] file-system isolation is OFF ({reason}); learner "
+                "code runs with resource limits only."
+            ).format(reason=escape(isolation.describe()))
+        )
     if "cuda" in devices:
         # CUDA seen by the grader may still not start inside the sandbox (driver files,
         # device nodes): decide once, before grading, rather than fail every learner
@@ -212,9 +305,15 @@ def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_
         if reason and device == "cuda":
             raise GradeUsageError(_("--device cuda: {reason}").format(reason=reason))
         if reason:
-            err.print(_("[bold yellow]warning:[/] ") + escape(
-                _("CUDA is present but not usable in the sandbox ({reason}); grading on the "
-                  "CPU only").format(reason=reason)))
+            err.print(
+                _("[bold yellow]warning:[/] ")
+                + escape(
+                    _(
+                        "CUDA is present but not usable in the sandbox ({reason}); grading on the "
+                        "CPU only"
+                    ).format(reason=reason)
+                )
+            )
             devices = ["cpu"]
             options = replace(options, devices=devices)
     _print_found(err, found, submissions)
@@ -222,10 +321,18 @@ def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_
         err.print(_("nothing to grade"))
         return
     workers = jobs or default_workers()
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[errors]}"), RateColumn(), TimeElapsedColumn(),
-                        TimeRemainingColumn(), console=err, transient=False,
-                        disable=not err.is_terminal and len(job_list) == 1)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[errors]}"),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal and len(job_list) == 1,
+    )
     counts = {"errors": 0, "cached": 0}
 
     def on_done(job: Job, doc: dict, cached: bool) -> None:
@@ -237,36 +344,57 @@ def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_
     try:
         with progress:
             task = progress.add_task(_("grading"), total=len(job_list), errors="")
-            results = run_batch(job_list, options=options, isolation=isolation, out=out_dir,
-                                workers=workers, force=force, on_done=on_done,
-                                render=render_report)
+            results = run_batch(
+                job_list,
+                options=options,
+                isolation=isolation,
+                out=out_dir,
+                workers=workers,
+                force=force,
+                on_done=on_done,
+                render=render_report,
+            )
     except Interrupted as stop:
-        err.print(escape(_("interrupted ({signal}): {done} of {total} submissions finished and "
-                           "kept; run the same command again to grade the rest").format(
-                               signal=stop.args[0], done=len(stop.results), total=stop.total)))
+        err.print(
+            escape(
+                _(
+                    "interrupted ({signal}): {done} of {total} submissions finished and "
+                    "kept; run the same command again to grade the rest"
+                ).format(signal=stop.args[0], done=len(stop.results), total=stop.total)
+            )
+        )
         # at once: what finished is on disk already, and an orderly interpreter
         # shutdown with torch loaded takes seconds
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(ExitCode.INTERRUPTED if stop.signum == signal.SIGINT else 128 + stop.signum)
     # one order whatever the order of the arguments (a shell's glob depends on its locale)
-    docs = sorted((results[j.name] for j in job_list if j.name in results),
-                  key=lambda d: (d["metadata"]["submission"].casefold(),
-                                 d["metadata"]["submission"]))
+    docs = sorted(
+        (results[j.name] for j in job_list if j.name in results),
+        key=lambda d: (d["metadata"]["submission"].casefold(), d["metadata"]["submission"]),
+    )
     if found.is_class:
         write_atomic(out_dir / "gradebook.csv", gradebook_csv(docs, work))
-        write_atomic(out_dir / "index.html", render_index(
-            docs, [{"id": ex.id, "title": _(ex.title)} for ex in work.exercises]))
+        write_atomic(
+            out_dir / "index.html",
+            render_index(docs, [{"id": ex.id, "title": _(ex.title)} for ex in work.exercises]),
+        )
     if counts["cached"]:
-        err.print(_("{n} of {total} submissions unchanged since their last grading: their "
-                    "results were kept (--force grades them again)").format(
-                        n=counts["cached"], total=len(job_list)))
+        err.print(
+            _(
+                "{n} of {total} submissions unchanged since their last grading: their "
+                "results were kept (--force grades them again)"
+            ).format(n=counts["cached"], total=len(job_list))
+        )
     Console(highlight=False).print(_summary_table(docs))
     _print_notes(docs)
     if found.is_class:
-        click.echo(_("Reports: {path}/<submission>/report.html; class overview: {index}; "
-                     "gradebook: {csv}").format(path=out_dir, index=out_dir / "index.html",
-                                                csv=out_dir / "gradebook.csv"))
+        click.echo(
+            _(
+                "Reports: {path}/<submission>/report.html; class overview: {index}; "
+                "gradebook: {csv}"
+            ).format(path=out_dir, index=out_dir / "index.html", csv=out_dir / "gradebook.csv")
+        )
     else:
         click.echo(_("Report: {path}").format(path=out_dir / job_list[0].name / "report.html"))
 
@@ -274,8 +402,13 @@ def main(submissions, out, lang, device, jobs, time_limit, memory_limit, output_
 def _print_found(err: Console, found: Discovery, paths: tuple[str, ...]) -> None:
     """What the command will grade and what it leaves out, and why."""
     if found.is_class and len(paths) == 1:
-        err.print(escape(_("{path}: a class folder with {n} learner folder(s)").format(
-            path=paths[0], n=len(found.jobs))))
+        err.print(
+            escape(
+                _("{path}: a class folder with {n} learner folder(s)").format(
+                    path=paths[0], n=len(found.jobs)
+                )
+            )
+        )
     for warning in found.warnings:
         err.print(_("[bold yellow]warning:[/] ") + escape(terminal_safe(warning)))
     for path, why in found.skipped:
@@ -288,8 +421,12 @@ def _print_notes(docs: list[dict]) -> None:
         meta = doc["metadata"]
         notes = list(meta.get("notices", []))
         if meta.get("grader_error"):
-            notes.append(_("the grader failed on this submission ({why}); run the command "
-                           "again to regrade it").format(why=meta["grader_error"]))
+            notes.append(
+                _(
+                    "the grader failed on this submission ({why}); run the command "
+                    "again to regrade it"
+                ).format(why=meta["grader_error"])
+            )
         for note in notes:
             click.echo(terminal_safe(f"{meta['submission']}: {note}"))
 
@@ -303,6 +440,7 @@ SERVICE_COMMANDS = ("serve", "roster", "submit", "worker")
 def _command(argv: list[str]):
     if len(argv) > 1 and argv[1] in SERVICE_COMMANDS:
         from .service.commands import service
+
         return service
     return main
 
@@ -312,7 +450,7 @@ def run() -> None:  # pragma: no cover - console-script shim
         code = _command(sys.argv)(standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(ExitCode.INTERRUPTED)
-    except click.ClickException as exc:   # usage errors: one line, as README promises
+    except click.ClickException as exc:  # usage errors: one line, as README promises
         hint = _(" (see grade --help)") if isinstance(exc, click.UsageError) else ""
         click.echo(_("grade: {error}").format(error=exc.format_message()) + hint, err=True)
         sys.exit(exc.exit_code)

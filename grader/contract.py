@@ -17,8 +17,10 @@ def what_is_checked(work: assignment.Assignment | None = None) -> str:
     for ex in work.exercises:
         checks = work.checks_of(ex.id)
         points = sum(c.points for c in checks)
-        lines.append(f"- `{ex.id}` ({ex.file}, {'every device' if ex.model else 'CPU'}, "
-                     f"{points:g} pts): " + "; ".join(c.title for c in checks))
+        lines.append(
+            f"- `{ex.id}` ({ex.file}, {'every device' if ex.model else 'CPU'}, "
+            f"{points:g} pts): " + "; ".join(c.title for c in checks)
+        )
     return "\n".join(lines)
 
 

@@ -19,8 +19,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .batch import Job
 from . import assignment
+from .batch import Job
 from .i18n import _
 from .submission import is_environment
 
@@ -38,7 +38,7 @@ class UsageError(Exception):
 class Discovery:
     jobs: list[Job] = field(default_factory=list)
     is_class: bool = False
-    skipped: list[tuple[str, str]] = field(default_factory=list)   # (path, why)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -97,21 +97,29 @@ def _out_name(name: str, taken: set[str]) -> str:
 
 def contents_notice(folder: Path, files: tuple[str, ...]) -> str | None:
     """Why nothing in ``folder`` can be graded, with what was found instead."""
-    found = sorted(p.relative_to(folder).as_posix() + ("/" if p.is_dir() else "")
-                   for p in folder.iterdir() if not p.name.startswith("."))
+    found = sorted(
+        p.relative_to(folder).as_posix() + ("/" if p.is_dir() else "")
+        for p in folder.iterdir()
+        if not p.name.startswith(".")
+    )
     if any(f.lower() in files for f in found):
         return None
     shown = ", ".join(display_name(f) for f in found[:8]) + (", …" if len(found) > 8 else "")
     notice = _("no exercise file found ({files}); found: {found}").format(
-        files=", ".join(files), found=shown or _("nothing"))
+        files=", ".join(files), found=shown or _("nothing")
+    )
     if any(f.lower().endswith((".zip", ".tar", ".gz", ".rar", ".7z")) for f in found):
-        notice += ". " + _("An archive is not opened: unzip it so that the .py files are "
-                           "directly in the submission folder.")
+        notice += ". " + _(
+            "An archive is not opened: unzip it so that the .py files are "
+            "directly in the submission folder."
+        )
     if any(f.endswith(".ipynb") for f in found):
-        notice += ". " + _("A notebook cannot be graded: copy each exercise's code into the file "
-                          "the exercise names ({files}), or use Jupyter's "
-                          "File > Download as > Python (.py) and split it into those "
-                          "files.").format(files=", ".join((*files[:2], "...")))
+        notice += ". " + _(
+            "A notebook cannot be graded: copy each exercise's code into the file "
+            "the exercise names ({files}), or use Jupyter's "
+            "File > Download as > Python (.py) and split it into those "
+            "files."
+        ).format(files=", ".join((*files[:2], "...")))
     return notice
 
 
@@ -127,9 +135,10 @@ def _job(folder: Path, name: str, files: tuple[str, ...]) -> Job:
     """``name`` is the output folder's, already made unique."""
     nested = _nested(folder, files)
     if nested is not None:
-        notice = _("the exercise files are in the subfolder {sub}/, not directly in the "
-                   "submission folder; they were graded from there").format(
-                       sub=display_name(nested.name))
+        notice = _(
+            "the exercise files are in the subfolder {sub}/, not directly in the "
+            "submission folder; they were graded from there"
+        ).format(sub=display_name(nested.name))
         return Job(name, nested, (notice,))
     notice = contents_notice(folder, files)
     return Job(name, folder, (notice,) if notice else ())
@@ -146,8 +155,9 @@ def discover(paths: tuple[str, ...], out: Path, files: tuple[str, ...] | None = 
         if not path.exists():
             raise UsageError(_("{path}: no such folder").format(path=raw))
         if not path.is_dir():
-            raise UsageError(_("{path}: not a folder (a submission is a folder of .py "
-                               "files)").format(path=raw))
+            raise UsageError(
+                _("{path}: not a folder (a submission is a folder of .py files)").format(path=raw)
+            )
     if len(paths) == 1 and _is_class(Path(paths[0]), files):
         klass = Path(paths[0])
         found.is_class = True
@@ -155,31 +165,47 @@ def discover(paths: tuple[str, ...], out: Path, files: tuple[str, ...] | None = 
         folders = [(str(d), d) for d in dirs]
         for p in sorted(klass.iterdir(), key=lambda p: p.name):
             if p.is_file() and not p.name.startswith("."):
-                why = (_("a loose file in a class folder is not graded: each learner's files "
-                         "go in a folder of their own") if p.name.lower().endswith(_CODE)
-                       else _("not a folder"))
+                why = (
+                    _(
+                        "a loose file in a class folder is not graded: each learner's files "
+                        "go in a folder of their own"
+                    )
+                    if p.name.lower().endswith(_CODE)
+                    else _("not a folder")
+                )
                 found.skipped.append((str(p), why))
     else:
         for raw in paths:
             path = Path(raw)
             if path.name in IGNORED_DIRS or is_environment(path):
-                found.skipped.append((raw, _("a virtual environment, not a learner's folder")
-                                      if is_environment(path) else _("not a learner's folder")))
+                found.skipped.append(
+                    (
+                        raw,
+                        _("a virtual environment, not a learner's folder")
+                        if is_environment(path)
+                        else _("not a learner's folder"),
+                    )
+                )
             else:
                 folders.append((raw, path))
         found.is_class = len(paths) > 1
         if len(paths) == 1:
             inner = [d for d in _learner_dirs(Path(paths[0]))[0] if _holds_exercise_file(d, files)]
             if len(inner) > 1:
-                found.warnings.append(_(
-                    "{path} holds exercise files of its own, so it is graded as one submission, "
-                    "not as a class; its subfolders {subs} are not graded on their own (move the "
-                    "loose files out to grade it as a class)").format(
-                        path=paths[0], subs=", ".join(display_name(d.name) for d in inner[:5])))
+                found.warnings.append(
+                    _(
+                        "{path} holds exercise files of its own, so it is graded as one "
+                        "submission, not as a class; its subfolders {subs} are not graded on "
+                        "their own (move the loose files out to grade it as a class)"
+                    ).format(path=paths[0], subs=", ".join(display_name(d.name) for d in inner[:5]))
+                )
     seen: dict[str, Path] = {}
     # names that are folders of their own come first, so a renamed one never takes theirs
-    taken = {display_name(Path(raw).resolve().name) for raw, _ in folders
-             if display_name(Path(raw).resolve().name).lower() not in RESERVED}
+    taken = {
+        display_name(Path(raw).resolve().name)
+        for raw, _ in folders
+        if display_name(Path(raw).resolve().name).lower() not in RESERVED
+    }
     resolved_out = out.resolve()
     for raw, path in folders:
         folder = path.resolve()
@@ -187,16 +213,20 @@ def discover(paths: tuple[str, ...], out: Path, files: tuple[str, ...] | None = 
             if found.is_class and len(paths) == 1:
                 found.skipped.append((raw, _("the output folder")))
                 continue
-            raise UsageError(_("{path}: is inside the output folder {out}").format(
-                path=raw, out=out))
+            raise UsageError(
+                _("{path}: is inside the output folder {out}").format(path=raw, out=out)
+            )
         name = display_name(folder.name)
         if name in seen and seen[name] != folder:
-            raise UsageError(_("two submissions are both named {name} ({first} and "
-                               "{second}); rename one").format(
-                                   name=repr(name), first=seen[name], second=folder))
+            raise UsageError(
+                _(
+                    "two submissions are both named {name} ({first} and {second}); rename one"
+                ).format(name=repr(name), first=seen[name], second=folder)
+            )
         if name not in seen:
             seen[name] = folder
-            out_name = name if name in taken and name.lower() not in RESERVED else \
-                _out_name(name, taken)
+            out_name = (
+                name if name in taken and name.lower() not in RESERVED else _out_name(name, taken)
+            )
             found.jobs.append(_job(folder, out_name, files))
     return found

@@ -37,7 +37,7 @@ def driver_present() -> bool:
     return os.path.exists("/dev/nvidiactl")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def ensure_uvm_device() -> bool:
     """Create /dev/nvidia-uvm where the driver has not yet (no CUDA process
     ran on this host since it booted); True when it exists."""
@@ -53,8 +53,11 @@ def ensure_uvm_device() -> bool:
 
 
 def library_path() -> list[str]:
-    return [p for p in os.environ.get("LD_LIBRARY_PATH", "").split(":")
-            if p.startswith("/") and os.path.isdir(p)]
+    return [
+        p
+        for p in os.environ.get("LD_LIBRARY_PATH", "").split(":")
+        if p.startswith("/") and os.path.isdir(p)
+    ]
 
 
 def bwrap_args() -> list[str]:
@@ -92,8 +95,14 @@ def cuda_problem(limits, isolation) -> str | None:
     from .observations import parse_run
     from .sandbox import Zygote
 
-    request = {"probe": "verify_torch_file", "module": None, "device": "cuda", "seed": 0,
-               "params": {"files": []}, "exercise": "cuda_check"}
+    request = {
+        "probe": "verify_torch_file",
+        "module": None,
+        "device": "cuda",
+        "seed": 0,
+        "params": {"files": []},
+        "exercise": "cuda_check",
+    }
     with Zygote(limits, isolation) as zygote:
         reply, raw = zygote.run(request, b"")
     obs = parse_run("cuda_check", "cuda", reply, raw)

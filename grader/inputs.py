@@ -3,7 +3,7 @@ process, its global random state untouched), and their wire format."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from safetensors.torch import save as save_safetensors

@@ -10,14 +10,14 @@ GiB = 1024 * MiB
 
 @dataclass(frozen=True)
 class Limits:
-    time: float = 10.0                 # wall-clock seconds per exercise run
-    memory: int = 2 * GiB              # address space beyond the pre-imported runtime
-    output: int = 1 * MiB              # captured stdout + stderr per run
-    file_size: int = 64 * MiB          # largest file learner code may write
+    time: float = 10.0  # wall-clock seconds per exercise run
+    memory: int = 2 * GiB  # address space beyond the pre-imported runtime
+    output: int = 1 * MiB  # captured stdout + stderr per run
+    file_size: int = 64 * MiB  # largest file learner code may write
     open_files: int = 256
-    procs: int = 64                    # processes in the sandbox at once
-    result: int = 64 * MiB             # observations sent back per run
-    tmpfs: int = 256 * MiB             # size of each scratch file system
+    procs: int = 64  # processes in the sandbox at once
+    result: int = 64 * MiB  # observations sent back per run
+    tmpfs: int = 256 * MiB  # size of each scratch file system
 
     def for_child(self) -> dict:
         return asdict(self)

@@ -15,12 +15,19 @@ import torch
 from safetensors.torch import load as load_safetensors
 
 from .child import framing
-from .child.protocol import (EXIT_MEMORY, EXIT_NO_CUDA, FRAME_RESULT_HEADER, FRAME_STEP,
-                             NO_CUDA_PREFIX, ErrorKind, Problem, Stopped)
+from .child.protocol import (
+    EXIT_MEMORY,
+    EXIT_NO_CUDA,
+    FRAME_RESULT_HEADER,
+    FRAME_STEP,
+    NO_CUDA_PREFIX,
+    ErrorKind,
+    Problem,
+    Stopped,
+)
 from .limits import Limits
 from .steps import translate
 from .untrusted import TooLarge, clean_text, load_json, shorten
-
 
 # Caps on what one run may send back, far above what real runs send (the
 # reference solutions: at most 31 frames, 97-byte headers, 9 KiB of JSON with
@@ -37,7 +44,7 @@ MAX_ERRORS = 100
 MAX_TENSORS = 1000
 MAX_TENSOR_HEADER = 256 * 1024
 MAX_TENSOR_BYTES = 8 * 1024 * 1024
-MAX_OUTPUT = 32_000         # characters of printed output kept per run (results keep 20,000)
+MAX_OUTPUT = 32_000  # characters of printed output kept per run (results keep 20,000)
 
 
 @dataclass
@@ -53,7 +60,7 @@ class Observation:
     output: str = ""
     output_truncated: bool = False
     wall: float = 0.0
-    problem: dict | None = None     # the run did not finish normally
+    problem: dict | None = None  # the run did not finish normally
     # the probe parameters the grader sent (set by the grader, never by the child)
     request: dict = field(default_factory=dict)
     # the limits the run had (set by the grader): messages about a limit quote them
@@ -67,9 +74,10 @@ def parse_run(exercise: str, device: str, reply: dict, raw: bytes) -> Observatio
     obs = Observation(exercise, device)
     if "sandbox_error" in reply or "sandbox_died" in reply:
         died = "sandbox_died" in reply
-        obs.problem = {"kind": Problem.SANDBOX_DIED if died else Problem.SANDBOX,
-                       "detail": shorten(str(reply.get("sandbox_died" if died else
-                                                       "sandbox_error")), 500)}
+        obs.problem = {
+            "kind": Problem.SANDBOX_DIED if died else Problem.SANDBOX,
+            "detail": shorten(str(reply.get("sandbox_died" if died else "sandbox_error")), 500),
+        }
         return obs
     obs.output = clean_text(str(reply.get("output", ""))[:MAX_OUTPUT])
     obs.output_truncated = bool(reply.get("output_truncated"))
@@ -84,11 +92,10 @@ def parse_run(exercise: str, device: str, reply: dict, raw: bytes) -> Observatio
                 break
             kind = header.get("t")
             if kind == FRAME_STEP:
-                step = (_text(header.get("name"), 200),
-                        translate(header.get("label")))
+                step = (_text(header.get("name"), 200), translate(header.get("label")))
                 if len(obs.steps) < MAX_STEPS:
                     obs.steps.append(step)
-                else:       # keep the first steps and the last one (where the run was)
+                else:  # keep the first steps and the last one (where the run was)
                     obs.steps[-1] = step
             elif kind == FRAME_RESULT_HEADER:
                 result = (header, payload)
@@ -125,8 +132,11 @@ def parse_run(exercise: str, device: str, reply: dict, raw: bytes) -> Observatio
     elif too_large:
         obs.problem = {"kind": Problem.RESULT_LIMIT, "detail": shorten(too_large, 300), **where}
     elif result is None and sig is not None:
-        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and isinstance(cpu_limit, (int, float))
-                                     and cpu >= cpu_limit - 0.05):
+        if sig == signal.SIGXCPU or (
+            sig == signal.SIGKILL
+            and isinstance(cpu_limit, (int, float))
+            and cpu >= cpu_limit - 0.05
+        ):
             kind = Problem.CPU_TIME
         elif sig == signal.SIGXFSZ:
             kind = Problem.FILE_SIZE
@@ -134,18 +144,29 @@ def parse_run(exercise: str, device: str, reply: dict, raw: bytes) -> Observatio
             kind = Problem.KILLED  # nothing here sends SIGKILL but the kernel (memory) or a user
         else:
             kind = Problem.CRASH
-        obs.problem = {"kind": kind, "signal": int(sig), "signal_name": _signal_name(int(sig)),
-                       **where}
-    elif result is None and reply.get("exit_code") == EXIT_NO_CUDA and not obs.steps \
-            and device.startswith("cuda"):
+        obs.problem = {
+            "kind": kind,
+            "signal": int(sig),
+            "signal_name": _signal_name(int(sig)),
+            **where,
+        }
+    elif (
+        result is None
+        and reply.get("exit_code") == EXIT_NO_CUDA
+        and not obs.steps
+        and device.startswith("cuda")
+    ):
         detail = obs.output.rpartition(NO_CUDA_PREFIX)[2].strip()
-        obs.problem = {"kind": Problem.CUDA_UNAVAILABLE,
-                       "detail": (NO_CUDA_PREFIX + detail)[:500]}
+        obs.problem = {"kind": Problem.CUDA_UNAVAILABLE, "detail": (NO_CUDA_PREFIX + detail)[:500]}
     elif result is None and reply.get("exit_code") == EXIT_MEMORY:
         obs.problem = {"kind": Problem.MEMORY, **where}
     elif result is None:
-        obs.problem = {"kind": Problem.EXIT if not damaged else Problem.PROTOCOL,
-                       "exit_code": _small_int(reply.get("exit_code")), "detail": damaged, **where}
+        obs.problem = {
+            "kind": Problem.EXIT if not damaged else Problem.PROTOCOL,
+            "exit_code": _small_int(reply.get("exit_code")),
+            "detail": damaged,
+            **where,
+        }
     elif isinstance(reply.get("leftover"), int) and reply["leftover"] > 0:
         obs.problem = {"kind": Problem.LEFTOVER_PROCESSES, "count": int(reply["leftover"]), **where}
     return obs
@@ -168,23 +189,33 @@ def _text(value, limit: int, default: str = "") -> str:
 
 def _small_int(value) -> int | None:
     """A line number, exit code...: a modest non-negative int, or None."""
-    return value if isinstance(value, int) and not isinstance(value, bool) \
-        and 0 <= value < 10**9 else None
+    return (
+        value
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**9
+        else None
+    )
 
 
 def _clean_location(loc) -> dict | None:
     if not isinstance(loc, dict) or _small_int(loc.get("line")) is None:
         return None
-    return {"file": _text(loc.get("file"), 200), "line": loc["line"],
-            "function": _text(loc.get("function"), 200)}
+    return {
+        "file": _text(loc.get("file"), 200),
+        "line": loc["line"],
+        "function": _text(loc.get("function"), 200),
+    }
 
 
 def _load_result(obs: Observation, header: dict, payload: memoryview) -> None:
     size = header.get("size")
     if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= len(payload):
         raise ValueError("bad result size")
-    doc = load_json(payload[:size], max_bytes=MAX_RESULT_JSON, max_nodes=MAX_RESULT_NODES,
-                    max_depth=MAX_RESULT_DEPTH)
+    doc = load_json(
+        payload[:size],
+        max_bytes=MAX_RESULT_JSON,
+        max_nodes=MAX_RESULT_NODES,
+        max_depth=MAX_RESULT_DEPTH,
+    )
     if not isinstance(doc, dict):
         raise ValueError("result is not an object")
     values, errors = doc.get("values", {}), doc.get("errors", {})
@@ -208,8 +239,9 @@ def load_tensors(raw: bytes | memoryview) -> dict[str, torch.Tensor]:
         raise TooLarge(f"a {n}-byte tensor header (at most {MAX_TENSOR_HEADER})")
     if len(raw) - 8 - n > MAX_TENSOR_BYTES:
         raise TooLarge(f"{len(raw) - 8 - n} bytes of tensors (at most {MAX_TENSOR_BYTES})")
-    header = load_json(raw[8:8 + n], max_bytes=MAX_TENSOR_HEADER,
-                       max_nodes=16 * MAX_TENSORS + 64, max_depth=4)
+    header = load_json(
+        raw[8 : 8 + n], max_bytes=MAX_TENSOR_HEADER, max_nodes=16 * MAX_TENSORS + 64, max_depth=4
+    )
     if not isinstance(header, dict):
         raise ValueError("the tensor header is not an object")
     count = len(header) - ("__metadata__" in header)
@@ -220,17 +252,29 @@ def load_tensors(raw: bytes | memoryview) -> dict[str, torch.Tensor]:
 
 def _clean_error(err) -> dict:
     if not isinstance(err, dict):
-        return {"type": "Error", "message": shorten(str(err), 500), "kind": ErrorKind.EXCEPTION,
-                "frames": []}
+        return {
+            "type": "Error",
+            "message": shorten(str(err), 500),
+            "kind": ErrorKind.EXCEPTION,
+            "frames": [],
+        }
     frames = []
     for fr in err.get("frames", [])[:12] if isinstance(err.get("frames"), list) else []:
         if isinstance(fr, dict):
-            frames.append({"file": _text(fr.get("file"), 200), "line": _small_int(fr.get("line")),
-                           "function": _text(fr.get("function"), 200),
-                           "code": _text(fr.get("code"), 300)})
-    clean = {"type": _text(err.get("type"), 100, "Error"),
-             "message": shorten(str(err.get("message", "")), 2000),
-             "kind": _text(err.get("kind"), 40, ErrorKind.EXCEPTION), "frames": frames}
+            frames.append(
+                {
+                    "file": _text(fr.get("file"), 200),
+                    "line": _small_int(fr.get("line")),
+                    "function": _text(fr.get("function"), 200),
+                    "code": _text(fr.get("code"), 300),
+                }
+            )
+    clean = {
+        "type": _text(err.get("type"), 100, "Error"),
+        "message": shorten(str(err.get("message", "")), 2000),
+        "kind": _text(err.get("kind"), 40, ErrorKind.EXCEPTION),
+        "frames": frames,
+    }
     for key in ("file", "code"):
         if key in err:
             clean[key] = shorten(str(err[key]), 300)
@@ -253,14 +297,22 @@ def watchdog_location(text: str) -> dict | None:
     if not text:
         return None
     blocks = [b for b in text.split("\n\n") if "most recent call first" in b] or [text]
-    main = next((b for b in blocks if "Current thread" in b), None) or \
-        next((b for b in blocks if "/gchild/" in b), blocks[0])
+    main = next((b for b in blocks if "Current thread" in b), None) or next(
+        (b for b in blocks if "/gchild/" in b), blocks[0]
+    )
     for line in main.splitlines():
         m = _TRACE_LINE.search(line)
-        if m and "/gchild/" not in m["file"] and "/site-packages/" not in m["file"] \
-                and "/lib/python" not in m["file"]:
-            return {"file": _relative(m["file"]), "line": int(m["line"]),
-                    "function": m["func"][:200]}
+        if (
+            m
+            and "/gchild/" not in m["file"]
+            and "/site-packages/" not in m["file"]
+            and "/lib/python" not in m["file"]
+        ):
+            return {
+                "file": _relative(m["file"]),
+                "line": int(m["line"]),
+                "function": m["func"][:200],
+            }
     return None
 
 
@@ -269,7 +321,7 @@ def _relative(path: str) -> str:
     parts = path.split("/")
     for i, part in enumerate(parts):
         if part.startswith("run") and part[3:].isdigit():
-            return "/".join(parts[i + 1:])[:200]
+            return "/".join(parts[i + 1 :])[:200]
     return parts[-1][:200]
 
 
@@ -303,7 +355,7 @@ def qualified_name(source: bytes, line: int, function: str) -> str:
             break
     if not names:
         return function
-    if function.startswith("<"):        # <listcomp>, <lambda>, <genexpr> ...
+    if function.startswith("<"):  # <listcomp>, <lambda>, <genexpr> ...
         return ".".join(names + [function])
     if names[-1] != function:
         return function

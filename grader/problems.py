@@ -7,9 +7,13 @@ from .i18n import N_, _, ngettext
 from .limits import Limits, human_size
 
 _SIGNALS = {
-    "SIGSEGV": N_("segmentation fault"), "SIGABRT": N_("aborted"), "SIGBUS": N_("bus error"),
-    "SIGFPE": N_("floating-point exception"), "SIGILL": N_("illegal instruction"),
-    "SIGKILL": N_("killed"), "SIGTERM": N_("terminated"),
+    "SIGSEGV": N_("segmentation fault"),
+    "SIGABRT": N_("aborted"),
+    "SIGBUS": N_("bus error"),
+    "SIGFPE": N_("floating-point exception"),
+    "SIGILL": N_("illegal instruction"),
+    "SIGKILL": N_("killed"),
+    "SIGTERM": N_("terminated"),
 }
 
 
@@ -24,12 +28,14 @@ def _where(problem: dict) -> str:
         label = _("import {module}").format(module=label)
     if loc and loc.get("function") == "<module>":
         place = _(" while importing {file} (line {line})").format(**loc)
-        return place + (_(" while running {label}").format(label=label)
-                        if label and not importing else "")
+        return place + (
+            _(" while running {label}").format(label=label) if label and not importing else ""
+        )
     if loc:
         place = _("{function} ({file}, line {line})").format(**loc)
         return _(" in {place}").format(place=place) + (
-            _(" while running {label}").format(label=label) if label else "")
+            _(" while running {label}").format(label=label) if label else ""
+        )
     if label:
         return _(" while running {label}").format(label=label)
     return ""
@@ -40,19 +46,24 @@ def describe_problem(problem: dict, limits: Limits) -> str:
     where = _where(problem)
     if kind == Problem.TIMEOUT:
         return _("time limit ({seconds:g} s) exceeded{where}").format(
-            seconds=limits.time, where=where)
+            seconds=limits.time, where=where
+        )
     if kind == Problem.CPU_TIME:
         return _("CPU time limit ({seconds:g} s) exceeded{where}").format(
-            seconds=limits.time, where=where)
+            seconds=limits.time, where=where
+        )
     if kind == Problem.MEMORY:
         return _("memory limit ({size}) exceeded{where}").format(
-            size=human_size(limits.memory), where=where)
+            size=human_size(limits.memory), where=where
+        )
     if kind == Problem.OUTPUT_LIMIT:
         return _("output limit ({size}) exceeded: the code printed too much{where}").format(
-            size=human_size(limits.output), where=where)
+            size=human_size(limits.output), where=where
+        )
     if kind == Problem.PROCESS_LIMIT:
-        return _("process limit ({count}) exceeded: the code started too many "
-                 "processes{where}").format(count=limits.procs, where=where)
+        return _(
+            "process limit ({count}) exceeded: the code started too many processes{where}"
+        ).format(count=limits.procs, where=where)
     if kind == Problem.LEFTOVER_PROCESSES:
         count = int(problem.get("count", 0))
         return ngettext(
@@ -60,38 +71,49 @@ def describe_problem(problem: dict, limits: Limits) -> str:
             "subprocess or multiprocessing and never waited for); it was stopped",
             "the code left {count} processes running after it finished (started with os.fork, "
             "subprocess or multiprocessing and never waited for); they were stopped",
-            count).format(count=count)
+            count,
+        ).format(count=count)
     if kind == Problem.RESULT_LIMIT:
         return _("the observations were too large{where}").format(where=where)
     if kind == Problem.FILE_SIZE:
         return _("file size limit ({size}) exceeded{where}").format(
-            size=human_size(limits.file_size), where=where)
+            size=human_size(limits.file_size), where=where
+        )
     if kind == Problem.CRASH:
         name = problem.get("signal_name", "")
         text = _(_SIGNALS.get(name, name)) if name in _SIGNALS else name
         return _("the process crashed ({reason}){where}").format(reason=text, where=where)
     if kind == Problem.KILLED:
         return _("the process was killed (memory limit {size} or a kill signal){where}").format(
-            size=human_size(limits.memory), where=where)
+            size=human_size(limits.memory), where=where
+        )
     if kind == Problem.EXIT:
         if problem.get("exit_code") == 70:
-            return _("the grader's probe stopped with an error after a call into the code "
-                     "(see the output){where}").format(where=where)
-        return _("the process exited (exit code {code}) before the checks finished, "
-                 "e.g. through os._exit() or sys.exit(){where}").format(
-                     code=problem.get("exit_code"), where=where)
+            return _(
+                "the grader's probe stopped with an error after a call into the code "
+                "(see the output){where}"
+            ).format(where=where)
+        return _(
+            "the process exited (exit code {code}) before the checks finished, "
+            "e.g. through os._exit() or sys.exit(){where}"
+        ).format(code=problem.get("exit_code"), where=where)
     if kind == Problem.PROTOCOL:
         return _("the process sent back damaged observations{where}").format(where=where)
     if kind == Problem.SANDBOX_DIED:
-        return _("the sandbox running this exercise was stopped while it ran (the code may "
-                 "have killed it); nothing could be observed")
+        return _(
+            "the sandbox running this exercise was stopped while it ran (the code may "
+            "have killed it); nothing could be observed"
+        )
     if kind == Problem.SANDBOX:
-        return _("the grader's sandbox failed while running this exercise; "
-                 "please tell your instructor")
+        return _(
+            "the grader's sandbox failed while running this exercise; please tell your instructor"
+        )
     if kind == Problem.CUDA_UNAVAILABLE:
-        return _("the grader could not use the GPU in its sandbox, so this exercise could not "
-                 "be checked on CUDA (not your code's fault; please tell your instructor): "
-                 "{detail}").format(detail=problem.get("detail", ""))
+        return _(
+            "the grader could not use the GPU in its sandbox, so this exercise could not "
+            "be checked on CUDA (not your code's fault; please tell your instructor): "
+            "{detail}"
+        ).format(detail=problem.get("detail", ""))
     if kind == Problem.MISSING_FILE:
         return _missing_file(problem)
     if kind == Problem.SKIPPED_AFTER:
@@ -104,15 +126,19 @@ def _missing_file(problem: dict) -> str:
     text = _("file {file} is missing from the submission").format(file=problem["file"])
     for other in problem.get("similar", []):
         if "/" in other:
-            text += " " + _("(found {other}: the exercise files must be directly in the "
-                            "submission folder, not in a subfolder)").format(other=other)
+            text += " " + _(
+                "(found {other}: the exercise files must be directly in the "
+                "submission folder, not in a subfolder)"
+            ).format(other=other)
         else:
-            text += " " + _("(found {other}: did you mean {file}? File names are "
-                            "case-sensitive)").format(other=other, file=problem["file"])
+            text += " " + _(
+                "(found {other}: did you mean {file}? File names are case-sensitive)"
+            ).format(other=other, file=problem["file"])
     if problem.get("notebooks"):
-        text += ". " + _("A notebook ({names}) cannot be graded: copy each exercise's code into "
-                        "the .py file the exercise names.").format(
-                            names=", ".join(problem["notebooks"]))
+        text += ". " + _(
+            "A notebook ({names}) cannot be graded: copy each exercise's code into "
+            "the .py file the exercise names."
+        ).format(names=", ".join(problem["notebooks"]))
     return text
 
 
@@ -128,19 +154,28 @@ def describe_error(error: dict, label: str, limits: Limits) -> str:
         return _("not implemented yet ({label} raised NotImplementedError)").format(label=label)
     if kind == ErrorKind.MEMORY:
         return _("memory limit ({size}) exceeded in {label}{place}").format(
-            size=human_size(limits.memory), label=label, place=place)
+            size=human_size(limits.memory), label=label, place=place
+        )
     if kind == ErrorKind.SYNTAX:
         text = _("{file}: SyntaxError at line {line}: {message}").format(
-            file=error.get("file", "?"), line=error.get("line", "?"),
-            message=error.get("message", ""))
+            file=error.get("file", "?"),
+            line=error.get("line", "?"),
+            message=error.get("message", ""),
+        )
         message = str(error.get("message", ""))
         if "can't decode" in message or "Non-UTF-8" in message:
-            text += ". " + _("The file is not saved as UTF-8: save it as UTF-8 in your editor "
-                            "(e.g. \"Save with encoding\" > UTF-8) and submit it again.")
+            text += ". " + _(
+                "The file is not saved as UTF-8: save it as UTF-8 in your editor "
+                '(e.g. "Save with encoding" > UTF-8) and submit it again.'
+            )
         return text
     if kind == ErrorKind.EXIT:
         return _("{label} called sys.exit({code}){place}").format(
-            label=label, code=error.get("message", ""), place=place)
+            label=label, code=error.get("message", ""), place=place
+        )
     return _("{label} raised {type}: {message}{place}").format(
-        label=label, type=error.get("type", "Exception"), message=error.get("message", ""),
-        place=place)
+        label=label,
+        type=error.get("type", "Exception"),
+        message=error.get("message", ""),
+        place=place,
+    )

@@ -63,9 +63,13 @@ def trim_output(text: str, *, chars: int = OUTPUT_CHARS, lines: int = OUTPUT_LIN
     parts = kept.split("\n")
     if len(parts) > lines:
         kept = "\n".join(parts[:lines])
-    return {"text": kept, "shown": len(kept), "total": len(text),
-            "lines": text.count("\n") + (0 if text.endswith("\n") or not text else 1),
-            "cut": len(kept) < len(text)}
+    return {
+        "text": kept,
+        "shown": len(kept),
+        "total": len(text),
+        "lines": text.count("\n") + (0 if text.endswith("\n") or not text else 1),
+        "cut": len(kept) < len(text),
+    }
 
 
 def histogram(fractions: list[float], bins: int = 10) -> list[dict]:
@@ -82,9 +86,16 @@ def check_failures(docs: list[dict]) -> list[dict]:
     for doc in docs:
         for t in doc.get("tests", []):
             cid = t.get("check") or t.get("name", "")
-            row = rows.setdefault(cid, {"check": cid, "exercise": t.get("exercise", ""),
-                                        "title": t.get("title") or t.get("name", cid),
-                                        "failed": 0, "total": 0})
+            row = rows.setdefault(
+                cid,
+                {
+                    "check": cid,
+                    "exercise": t.get("exercise", ""),
+                    "title": t.get("title") or t.get("name", cid),
+                    "failed": 0,
+                    "total": 0,
+                },
+            )
             row["total"] += 1
             row["failed"] += t.get("status") != "passed"
     for row in rows.values():
@@ -122,13 +133,24 @@ def _exercise_view(ex: dict, tests: list[dict]) -> dict:
             continue
         frames = list(err.get("frames") or [])
         if not frames and err.get("file"):  # a SyntaxError points at its own line
-            frames = [{"file": err["file"], "line": err.get("line"), "function": "",
-                       "code": err.get("code", "")}]
+            frames = [
+                {
+                    "file": err["file"],
+                    "line": err.get("line"),
+                    "function": "",
+                    "code": err.get("code", ""),
+                }
+            ]
         errors.append({**err, "frames": frames})
     failing = [t for t in tests if t.get("status") != "passed"]
-    return {**ex, "checks": tests, "failing": len(failing),
-            "learner_errors": errors, "printed": trim_output(ex.get("output") or ""),
-            "ok": ex.get("status") == "passed"}
+    return {
+        **ex,
+        "checks": tests,
+        "failing": len(failing),
+        "learner_errors": errors,
+        "printed": trim_output(ex.get("output") or ""),
+        "ok": ex.get("status") == "passed",
+    }
 
 
 def report_view(doc: dict) -> dict:
@@ -136,14 +158,18 @@ def report_view(doc: dict) -> dict:
     by_exercise: dict[str, list[dict]] = {}
     for t in doc.get("tests", []):
         by_exercise.setdefault(t.get("exercise", ""), []).append(t)
-    exercises = [_exercise_view(ex, by_exercise.get(ex["id"], []))
-                 for ex in doc.get("exercises", [])]
+    exercises = [
+        _exercise_view(ex, by_exercise.get(ex["id"], [])) for ex in doc.get("exercises", [])
+    ]
     meta = doc.get("metadata", {})
     # the folder's name as text (one that is not UTF-8 holds lone surrogates)
     meta = {**meta, "submission": clean_text(meta.get("submission", ""))}
     return {
-        "doc": doc, "meta": meta, "exercises": exercises,
-        "score": doc.get("score", 0), "max_score": doc.get("max_score", 0),
+        "doc": doc,
+        "meta": meta,
+        "exercises": exercises,
+        "score": doc.get("score", 0),
+        "max_score": doc.get("max_score", 0),
         "fraction": fraction(doc.get("score", 0), doc.get("max_score", 0)),
         "graded_at": _parse_time(meta.get("graded_at", "")),
         "n_passed": sum(e["ok"] for e in exercises),
@@ -155,8 +181,9 @@ def report_view(doc: dict) -> dict:
     }
 
 
-def index_view(docs: list[dict], exercises: list[dict],
-               names: dict[str, str] | None = None) -> dict:
+def index_view(
+    docs: list[dict], exercises: list[dict], names: dict[str, str] | None = None
+) -> dict:
     """The class overview: one row per submission, one column per exercise
     (``names``: a person's name to show next to a submission's, if known)."""
     rows = []
@@ -168,24 +195,35 @@ def index_view(docs: list[dict], exercises: list[dict],
             if e is None:
                 cells.append(None)
                 continue
-            cells.append({"score": e["score"], "max_score": e["max_score"],
-                          "status": e["status"], "band": band(e["score"], e["max_score"])})
+            cells.append(
+                {
+                    "score": e["score"],
+                    "max_score": e["max_score"],
+                    "status": e["status"],
+                    "band": band(e["score"], e["max_score"]),
+                }
+            )
         name = doc.get("metadata", {}).get("submission", "")
         meta = doc.get("metadata", {})
         shown = f"{name} · {names[name]}" if names and names.get(name) else name
-        rows.append({"name": name, "shown": clean_text(shown),
-                     # the folder's own bytes (a name that is not UTF-8 too)
-                     "href": quote(os.fsencode(name)),
-                     "notes": [clean_text(str(n)) for n in meta.get("notices", [])],
-                     "grader_error": bool(meta.get("grader_error")),
-                     "cells": cells, "score": doc.get("score", 0),
-                     "max_score": doc.get("max_score", 0),
-                     "band": band(doc.get("score", 0), doc.get("max_score", 0)),
-                     "fraction": fraction(doc.get("score", 0), doc.get("max_score", 0)),
-                     "errors": sum(e.get("status") == "error"
-                                   for e in doc.get("exercises", []))})
+        rows.append(
+            {
+                "name": name,
+                "shown": clean_text(shown),
+                # the folder's own bytes (a name that is not UTF-8 too)
+                "href": quote(os.fsencode(name)),
+                "notes": [clean_text(str(n)) for n in meta.get("notices", [])],
+                "grader_error": bool(meta.get("grader_error")),
+                "cells": cells,
+                "score": doc.get("score", 0),
+                "max_score": doc.get("max_score", 0),
+                "band": band(doc.get("score", 0), doc.get("max_score", 0)),
+                "fraction": fraction(doc.get("score", 0), doc.get("max_score", 0)),
+                "errors": sum(e.get("status") == "error" for e in doc.get("exercises", [])),
+            }
+        )
     means = []
-    for i, ex in enumerate(exercises):
+    for i, _ex in enumerate(exercises):
         vals = [r["cells"][i] for r in rows if r["cells"][i] is not None]
         if vals:
             mean = sum(c["score"] for c in vals) / len(vals)
@@ -200,12 +238,19 @@ def index_view(docs: list[dict], exercises: list[dict],
     top = max((r["max_score"] for r in rows), default=0)
     failures = check_failures(docs)
     order = {ex["id"]: i for i, ex in enumerate(exercises)}
-    ranked = sorted((f for f in failures if f["failed"]),
-                    key=lambda f: (-f["share"], order.get(f["exercise"], len(order))))
+    ranked = sorted(
+        (f for f in failures if f["failed"]),
+        key=lambda f: (-f["share"], order.get(f["exercise"], len(order))),
+    )
     return {
-        "rows": rows, "exercises": exercises, "means": means,
-        "mean": sum(totals) / n if n else 0, "median": median, "max_score": top,
-        "histogram": histogram(fracs), "failures": ranked,
+        "rows": rows,
+        "exercises": exercises,
+        "means": means,
+        "mean": sum(totals) / n if n else 0,
+        "median": median,
+        "max_score": top,
+        "histogram": histogram(fracs),
+        "failures": ranked,
         "all_passed": [f for f in failures if not f["failed"]],
         "meta": docs[0].get("metadata", {}) if docs else {},
     }
@@ -230,17 +275,25 @@ def _filters(lang: str) -> dict[str, Any]:
 
 @functools.cache
 def _env(lang: str) -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
-                      autoescape=select_autoescape(default=True, default_for_string=True),
-                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True,
-                      undefined=StrictUndefined)
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=StrictUndefined,
+    )
     catalog = translations(lang)
     env.install_gettext_callables(catalog.gettext, catalog.ngettext, newstyle=True)
     env.filters.update(_filters(lang))
     # The grader's own CSS and JS (never learner data) go in verbatim.
-    env.globals.update(css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
-                       script=Markup((TEMPLATES / "report.js").read_text(encoding="utf-8")),
-                       STATUS=STATUS, UNKNOWN_STATUS=UNKNOWN_STATUS, lang=lang)
+    env.globals.update(
+        css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
+        script=Markup((TEMPLATES / "report.js").read_text(encoding="utf-8")),
+        STATUS=STATUS,
+        UNKNOWN_STATUS=UNKNOWN_STATUS,
+        lang=lang,
+    )
     return env
 
 
@@ -255,10 +308,19 @@ def render_report(doc: dict, *, lang: str | None = None) -> str:
     return _env(lang).get_template("report.html.j2").render(v=report_view(doc))
 
 
-def render_index(docs: list[dict], exercises: list[dict], *, lang: str | None = None,
-                 gradebook: str = "gradebook.csv", names: dict[str, str] | None = None) -> str:
+def render_index(
+    docs: list[dict],
+    exercises: list[dict],
+    *,
+    lang: str | None = None,
+    gradebook: str = "gradebook.csv",
+    names: dict[str, str] | None = None,
+) -> str:
     """The class overview of ``docs`` (``exercises``: ids and titles, in contract order;
     ``names``: submission -> the person's name, shown next to it)."""
     lang = _language_of(None, lang)
-    return _env(lang).get_template("index.html.j2").render(
-        v=index_view(docs, exercises, names), gradebook=gradebook)
+    return (
+        _env(lang)
+        .get_template("index.html.j2")
+        .render(v=index_view(docs, exercises, names), gradebook=gradebook)
+    )

@@ -16,7 +16,7 @@ from .problems import describe_error, describe_problem
 from .untrusted import clean_text, shorten
 
 MAX_OUTPUT = 20_000
-MAX_DOCUMENT = 1_500_000    # bytes of results.json: learner text is cut to fit
+MAX_DOCUMENT = 1_500_000  # bytes of results.json: learner text is cut to fit
 
 
 def _exercise_problem(per_device: dict[str, Observation]) -> dict | None:
@@ -28,19 +28,28 @@ def _exercise_problem(per_device: dict[str, Observation]) -> dict | None:
                 label = next((lab for n, lab in obs.steps if n == pre), pre)
                 if pre == STEP_IMPORT:
                     label = f"import {label}"
-                return {"kind": err.get("kind", ErrorKind.EXCEPTION), "device": obs.device,
-                        "message": shorten(describe_error(err, label, obs.limits),
-                                           MAX_MESSAGE),
-                        "error": err}
+                return {
+                    "kind": err.get("kind", ErrorKind.EXCEPTION),
+                    "device": obs.device,
+                    "message": shorten(describe_error(err, label, obs.limits), MAX_MESSAGE),
+                    "error": err,
+                }
         if obs.problem is not None:
-            return {"kind": obs.problem.get("kind"), "device": obs.device,
-                    "message": shorten(describe_problem(obs.problem, obs.limits),
-                                       MAX_MESSAGE), "error": None,
-                    "detail": obs.problem.get("detail", "")}
+            return {
+                "kind": obs.problem.get("kind"),
+                "device": obs.device,
+                "message": shorten(describe_problem(obs.problem, obs.limits), MAX_MESSAGE),
+                "error": None,
+                "detail": obs.problem.get("detail", ""),
+            }
     errors = [e for obs in per_device.values() for e in obs.errors.values()]
     if errors and all(e.get("kind") == ErrorKind.NOT_IMPLEMENTED for e in errors):
-        return {"kind": ErrorKind.NOT_IMPLEMENTED, "device": "cpu", "error": None,
-                "message": _("not implemented yet (NotImplementedError)")}
+        return {
+            "kind": ErrorKind.NOT_IMPLEMENTED,
+            "device": "cpu",
+            "error": None,
+            "message": _("not implemented yet (NotImplementedError)"),
+        }
     return None
 
 
@@ -70,10 +79,19 @@ def _status(score: float, max_score: float, problem: dict | None, outcomes) -> s
     return "partial" if score > 0 else "failed"
 
 
-def build_results(*, name: str, observations: dict[str, dict[str, Observation]],
-                  outcomes: dict[str, CheckOutcome], files: dict[str, bytes], options,
-                  isolation, execution_time: float, metadata: dict,
-                  notes: list[str] = (), assignment: Assignment | None = None) -> dict:
+def build_results(
+    *,
+    name: str,
+    observations: dict[str, dict[str, Observation]],
+    outcomes: dict[str, CheckOutcome],
+    files: dict[str, bytes],
+    options,
+    isolation,
+    execution_time: float,
+    metadata: dict,
+    notes: list[str] = (),
+    assignment: Assignment | None = None,
+) -> dict:
     """results.json of one graded submission (``assignment``: the one graded,
     by default ``options``')."""
     assignment = assignment or options.load_assignment()
@@ -87,8 +105,10 @@ def build_results(*, name: str, observations: dict[str, dict[str, Observation]],
         for info in assignment.checks_of(ex.id):
             outcome = outcomes.get(info.id)
             passed = outcome is not None and outcome.passed
-            devices = {d: {"status": r.status, "message": shorten(r.message, MAX_MESSAGE)}
-                       for d, r in (outcome.devices.items() if outcome else [])}
+            devices = {
+                d: {"status": r.status, "message": shorten(r.message, MAX_MESSAGE)}
+                for d, r in (outcome.devices.items() if outcome else [])
+            }
             if outcome is None:
                 devices = {"cpu": {"status": "failed", "message": _("the check did not run")}}
             messages = []
@@ -96,42 +116,68 @@ def build_results(*, name: str, observations: dict[str, dict[str, Observation]],
                 if r["status"] != "passed" and r["message"]:
                     prefix = f"[{dev}] " if len(devices) > 1 else ""
                     messages.append(prefix + r["message"])
-            blocked = outcome is not None and not passed and all(
-                r.blocked for r in outcome.devices.values() if r.status != "passed")
+            blocked = (
+                outcome is not None
+                and not passed
+                and all(r.blocked for r in outcome.devices.values() if r.status != "passed")
+            )
             score = info.points if passed else 0.0
             ex_score += score
             ex_max += info.points
             test = {
                 "name": f"{ex.id}: {_(info.title)}",
-                "score": score, "max_score": info.points,
+                "score": score,
+                "max_score": info.points,
                 "status": "passed" if passed else "failed",
                 "output": "\n".join(dict.fromkeys(messages)),
-                "tags": [ex.id], "visibility": "visible",
-                "exercise": ex.id, "check": info.id, "title": _(info.title),
+                "tags": [ex.id],
+                "visibility": "visible",
+                "exercise": ex.id,
+                "check": info.id,
+                "title": _(info.title),
                 # after an import failure or a crash the check's own hint is
                 # beside the point: the message says what stopped it
-                "hint": "" if blocked else _(info.hint), "devices": devices,
+                "hint": "" if blocked else _(info.hint),
+                "devices": devices,
             }
             tests.append(test)
             ex_checks.append(info.id)
         output = "".join(o.output for o in per_device.values())[:MAX_OUTPUT]
-        exercises.append({
-            "id": ex.id, "title": _(ex.title), "file": ex.file,
-            "score": ex_score, "max_score": ex_max,
-            "status": _status(ex_score, ex_max, problem, ex_checks),
-            "problem": problem, "errors": _learner_errors(ex, per_device),
-            "output": output,
-            "output_truncated": any(o.output_truncated for o in per_device.values()),
-            "devices": sorted(per_device),
-            "wall_time": round(sum(o.wall for o in per_device.values()), 3),
-        })
+        exercises.append(
+            {
+                "id": ex.id,
+                "title": _(ex.title),
+                "file": ex.file,
+                "score": ex_score,
+                "max_score": ex_max,
+                "status": _status(ex_score, ex_max, problem, ex_checks),
+                "problem": problem,
+                "errors": _learner_errors(ex, per_device),
+                "output": output,
+                "output_truncated": any(o.output_truncated for o in per_device.values()),
+                "devices": sorted(per_device),
+                "wall_time": round(sum(o.wall for o in per_device.values()), 3),
+            }
+        )
     score = sum(e["score"] for e in exercises)
     max_score = sum(e["max_score"] for e in exercises)
     summary = _("{score:g} / {max:g} points").format(score=score, max=max_score)
-    return fit(_document(name=name, score=score, max_score=max_score, summary=summary,
-                         tests=tests, exercises=exercises, files=files, notes=notes,
-                         options=options, isolation=isolation, execution_time=execution_time,
-                         metadata=metadata))
+    return fit(
+        _document(
+            name=name,
+            score=score,
+            max_score=max_score,
+            summary=summary,
+            tests=tests,
+            exercises=exercises,
+            files=files,
+            notes=notes,
+            options=options,
+            isolation=isolation,
+            execution_time=execution_time,
+            metadata=metadata,
+        )
+    )
 
 
 def document_size(doc: dict) -> int:
@@ -145,9 +191,19 @@ def fit(doc: dict, budget: int = MAX_DOCUMENT) -> dict:
     it is."""
     cuts = (
         lambda: [ex.update(output=shorten(ex["output"], 2000)) for ex in doc["exercises"]],
-        lambda: [ex.update(errors=[dict(e, message=shorten(e.get("message", ""), 300),
-                                        frames=(e.get("frames") or [])[-2:])
-                                   for e in ex["errors"][:3]]) for ex in doc["exercises"]],
+        lambda: [
+            ex.update(
+                errors=[
+                    dict(
+                        e,
+                        message=shorten(e.get("message", ""), 300),
+                        frames=(e.get("frames") or [])[-2:],
+                    )
+                    for e in ex["errors"][:3]
+                ]
+            )
+            for ex in doc["exercises"]
+        ],
         lambda: [_cut_messages(t, 300) for t in doc["tests"]],
         lambda: [ex.update(output="", errors=[]) for ex in doc["exercises"]],
         lambda: [_cut_messages(t, 80) for t in doc["tests"]],
@@ -165,9 +221,17 @@ def _cut_messages(test: dict, limit: int) -> None:
         result["message"] = shorten(result["message"], limit)
 
 
-def error_results(*, name: str, error: BaseException | str, options, isolation,
-                  files: dict[str, bytes] | None = None, notes: list[str] = (),
-                  execution_time: float = 0.0, metadata: dict | None = None) -> dict:
+def error_results(
+    *,
+    name: str,
+    error: BaseException | str,
+    options,
+    isolation,
+    files: dict[str, bytes] | None = None,
+    notes: list[str] = (),
+    execution_time: float = 0.0,
+    metadata: dict | None = None,
+) -> dict:
     """The results of a submission the grader failed on: every exercise of
     ``options``' assignment is an error with one line of why, 0 points;
     ``metadata.grader_error`` holds that line (in English, for the
@@ -177,63 +241,124 @@ def error_results(*, name: str, error: BaseException | str, options, isolation,
         text = str(error).strip().splitlines()
         error = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
     reason = shorten(str(error), 300)
-    message = _("the grader failed while grading this submission ({error}); nothing was "
-                "checked. Please tell your instructor.").format(error=reason)
-    problem = {"kind": "grader_error", "device": "cpu", "message": message, "error": None,
-               "detail": reason}
+    message = _(
+        "the grader failed while grading this submission ({error}); nothing was "
+        "checked. Please tell your instructor."
+    ).format(error=reason)
+    problem = {
+        "kind": "grader_error",
+        "device": "cpu",
+        "message": message,
+        "error": None,
+        "detail": reason,
+    }
     tests, exercises = [], []
     for ex in assignment.exercises:
         ex_max = 0.0
         for info in assignment.checks_of(ex.id):
             ex_max += info.points
-            tests.append({
-                "name": f"{ex.id}: {_(info.title)}", "score": 0.0, "max_score": info.points,
-                "status": "failed", "output": message, "tags": [ex.id],
-                "visibility": "visible", "exercise": ex.id, "check": info.id,
-                "title": _(info.title), "hint": _(info.hint), "devices": {},
-            })
-        exercises.append({
-            "id": ex.id, "title": _(ex.title), "file": ex.file, "score": 0.0,
-            "max_score": ex_max, "status": "error", "problem": problem, "errors": [],
-            "output": "", "output_truncated": False, "devices": [], "wall_time": 0.0,
-        })
+            tests.append(
+                {
+                    "name": f"{ex.id}: {_(info.title)}",
+                    "score": 0.0,
+                    "max_score": info.points,
+                    "status": "failed",
+                    "output": message,
+                    "tags": [ex.id],
+                    "visibility": "visible",
+                    "exercise": ex.id,
+                    "check": info.id,
+                    "title": _(info.title),
+                    "hint": _(info.hint),
+                    "devices": {},
+                }
+            )
+        exercises.append(
+            {
+                "id": ex.id,
+                "title": _(ex.title),
+                "file": ex.file,
+                "score": 0.0,
+                "max_score": ex_max,
+                "status": "error",
+                "problem": problem,
+                "errors": [],
+                "output": "",
+                "output_truncated": False,
+                "devices": [],
+                "wall_time": 0.0,
+            }
+        )
     max_score = sum(e["max_score"] for e in exercises)
     summary = _("{score:g} / {max:g} points").format(score=0, max=max_score) + "\n" + message
-    return _document(name=name, score=0.0, max_score=max_score, summary=summary, tests=tests,
-                     exercises=exercises, files=files or {}, notes=notes, options=options,
-                     isolation=isolation, execution_time=execution_time,
-                     metadata={**(metadata or {}), "grader_error": reason})
+    return _document(
+        name=name,
+        score=0.0,
+        max_score=max_score,
+        summary=summary,
+        tests=tests,
+        exercises=exercises,
+        files=files or {},
+        notes=notes,
+        options=options,
+        isolation=isolation,
+        execution_time=execution_time,
+        metadata={**(metadata or {}), "grader_error": reason},
+    )
 
 
-def _document(*, name: str, score: float, max_score: float, summary: str, tests: list,
-              exercises: list, files: dict[str, bytes], notes: list[str], options, isolation,
-              execution_time: float, metadata: dict) -> dict:
+def _document(
+    *,
+    name: str,
+    score: float,
+    max_score: float,
+    summary: str,
+    tests: list,
+    exercises: list,
+    files: dict[str, bytes],
+    notes: list[str],
+    options,
+    isolation,
+    execution_time: float,
+    metadata: dict,
+) -> dict:
     limits = options.limits
     notes = [shorten(n, 500) for n in notes][:50]
     if notes:
         summary += "\n" + "\n".join(notes)
     if not isolation.filesystem:
         summary += "\n" + _("File-system isolation was OFF for this run: {reason}").format(
-            reason=isolation.describe())
+            reason=isolation.describe()
+        )
     return {
-        "score": score, "max_score": max_score,
+        "score": score,
+        "max_score": max_score,
         "execution_time": round(execution_time, 3),
-        "output": summary, "output_format": "text",
-        "visibility": "visible", "stdout_visibility": "visible",
+        "output": summary,
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "visible",
         "tests": tests,
         "exercises": exercises,
         "metadata": {
             **metadata,
-            "submission": name,     # the folder's name (shown with grader.untrusted.clean_text)
+            "submission": name,  # the folder's name (shown with grader.untrusted.clean_text)
             "language": language(),
-            "graded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "graded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "devices": list(options.devices),
             "devices_unavailable": [] if "cuda" in options.devices else ["cuda"],
-            "limits": {"time_s": limits.time, "memory": human_size(limits.memory),
-                       "output": human_size(limits.output), "processes": limits.procs,
-                       "file_size": human_size(limits.file_size)},
-            "isolation": {"filesystem": isolation.filesystem, "method": isolation.method,
-                          "reason": isolation.describe()},
+            "limits": {
+                "time_s": limits.time,
+                "memory": human_size(limits.memory),
+                "output": human_size(limits.output),
+                "processes": limits.procs,
+                "file_size": human_size(limits.file_size),
+            },
+            "isolation": {
+                "filesystem": isolation.filesystem,
+                "method": isolation.method,
+                "reason": isolation.describe(),
+            },
             "files": sorted(clean_text(f) for f in files),
             **({"notes": notes} if notes else {}),
         },

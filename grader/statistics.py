@@ -10,8 +10,8 @@ is far outside it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
@@ -35,8 +35,9 @@ def critical_value(n: int, alpha: float = FALSE_ALARM) -> float:
     return math.sqrt(-math.log(alpha / 2) / (2 * n))
 
 
-def ks_test(sample: torch.Tensor, cdf: Callable[[torch.Tensor], torch.Tensor], *,
-            atoms: bool = False) -> KSResult:
+def ks_test(
+    sample: torch.Tensor, cdf: Callable[[torch.Tensor], torch.Tensor], *, atoms: bool = False
+) -> KSResult:
     """sup |F_n - F|, evaluated at every sample point and just below it.
 
     With ``atoms`` (a distribution with point masses, such as my_init's 0),
@@ -47,7 +48,7 @@ def ks_test(sample: torch.Tensor, cdf: Callable[[torch.Tensor], torch.Tensor], *
         return KSResult(1.0, 0.0, 0, math.nan, math.nan)
     f = cdf(x).clamp(0, 1)
     if atoms:
-        last = torch.searchsorted(x, x, right=True).double() / n   # F_n(x)
+        last = torch.searchsorted(x, x, right=True).double() / n  # F_n(x)
         first = torch.searchsorted(x, x, right=False).double() / n  # F_n(x-)
         f_left = cdf_left(cdf, x)
     else:

@@ -17,15 +17,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import untrusted
-from . import assignment
+from . import assignment, untrusted
 from .i18n import N_, _
 from .limits import human_size
 
 MAX_FILES = 200
 MAX_BYTES = 20 * 1024 * 1024
-MAX_DEPTH = 32              # folder levels read below the submission folder
-MAX_ENTRIES = 20_000        # directory entries looked at, in all
+MAX_DEPTH = 32  # folder levels read below the submission folder
+MAX_ENTRIES = 20_000  # directory entries looked at, in all
 SKIP_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints", ".venv", "venv"}
 
 _NOT_READ = {
@@ -43,7 +42,7 @@ class Submission:
     """The files of a submission folder and what reading them left out or changed."""
 
     files: dict[str, bytes]
-    notes: list[str] = field(default_factory=list)     # learner-facing, translated
+    notes: list[str] = field(default_factory=list)  # learner-facing, translated
     not_read: list[dict] = field(default_factory=list)  # {"path", "why"} for _NOT_READ
 
 
@@ -60,8 +59,11 @@ def read_folder(folder: Path, contract: tuple[str, ...] | None = None) -> Submis
         shown = untrusted.shown_name(raw)
         name = "/".join(untrusted.file_name(p) for p in parts)
         if name in by_name:
-            sub.notes.append(_("{name}: left out: read as Windows-1252, its name is that of "
-                               "another file").format(name=shown))
+            sub.notes.append(
+                _(
+                    "{name}: left out: read as Windows-1252, its name is that of another file"
+                ).format(name=shown)
+            )
             continue
         if len(sub.files) >= MAX_FILES:
             sub.not_read.append({"path": shown, "why": "file_limit"})
@@ -70,15 +72,22 @@ def read_folder(folder: Path, contract: tuple[str, ...] | None = None) -> Submis
             with open(os.path.join(os.fsencode(folder), raw), "rb") as fh:
                 data = fh.read(MAX_BYTES - total + 1)
         except OSError as exc:
-            sub.notes.append(_("{name}: left out: it could not be read ({error})").format(
-                name=shown, error=untrusted.clean_text(exc.strerror or str(exc))))
+            sub.notes.append(
+                _("{name}: left out: it could not be read ({error})").format(
+                    name=shown, error=untrusted.clean_text(exc.strerror or str(exc))
+                )
+            )
             continue
         if total + len(data) > MAX_BYTES:
             sub.not_read.append({"path": shown, "why": "size_limit"})
             continue
         if name != shown:
-            sub.notes.append(_("{name}: the file name is not UTF-8 (a zip made on Windows?); "
-                               "it was graded as {new}").format(name=shown, new=name))
+            sub.notes.append(
+                _(
+                    "{name}: the file name is not UTF-8 (a zip made on Windows?); "
+                    "it was graded as {new}"
+                ).format(name=shown, new=name)
+            )
         by_name[name] = raw
         sub.files[name] = data
         total += len(data)
@@ -91,8 +100,11 @@ def read_submission(folder: Path) -> dict[str, bytes]:
 
 def describe_not_read(notes: list[dict], limit: int = 20) -> str:
     """One line naming what was not read, in the learner's language."""
-    parts = [f"{n['path']} ({_(_NOT_READ[n['why']]).format(files=MAX_FILES, size=human_size(MAX_BYTES))})"
-             for n in notes[:limit]]
+    why = {
+        key: _(text).format(files=MAX_FILES, size=human_size(MAX_BYTES))
+        for key, text in _NOT_READ.items()
+    }
+    parts = [f"{n['path']} ({why[n['why']]})" for n in notes[:limit]]
     text = _("Not read: {items}").format(items="; ".join(parts))
     if len(notes) > limit:
         text += _(" and {count} more").format(count=len(notes) - limit)
@@ -111,9 +123,11 @@ def _priority(parts: tuple[bytes, ...], contract: tuple[str, ...]) -> tuple:
 def is_environment(path: str | bytes | os.PathLike) -> bool:
     """A Python environment (venv, conda or a bare site-packages), not code."""
     path = os.fsencode(path)
-    return os.path.isfile(os.path.join(path, b"pyvenv.cfg")) or \
-        os.path.isdir(os.path.join(path, b"conda-meta")) or \
-        os.path.basename(path.rstrip(b"/")) == b"site-packages"
+    return (
+        os.path.isfile(os.path.join(path, b"pyvenv.cfg"))
+        or os.path.isdir(os.path.join(path, b"conda-meta"))
+        or os.path.basename(path.rstrip(b"/")) == b"site-packages"
+    )
 
 
 def _has_python(path: bytes, budget: int = 5000) -> bool:
@@ -128,12 +142,14 @@ def _has_python(path: bytes, budget: int = 5000) -> bool:
                         continue
                     if entry.is_file(follow_symlinks=False) and entry.name.endswith(b".py"):
                         return True
-                    if entry.is_dir(follow_symlinks=False) and \
-                            os.fsdecode(entry.name) not in SKIP_DIRS:
+                    if (
+                        entry.is_dir(follow_symlinks=False)
+                        and os.fsdecode(entry.name) not in SKIP_DIRS
+                    ):
                         todo.append(entry.path)
         except OSError:
             continue
-    return budget <= 0        # too large to tell: read it, within the caps
+    return budget <= 0  # too large to tell: read it, within the caps
 
 
 def _walk(top: bytes, sub: Submission) -> list[tuple[bytes, ...]]:
@@ -153,8 +169,7 @@ def _walk(top: bytes, sub: Submission) -> list[tuple[bytes, ...]]:
         for entry in entries:
             seen += 1
             if seen > MAX_ENTRIES:
-                sub.notes.append(_("the folder holds too many files; only part of it was "
-                                   "read"))
+                sub.notes.append(_("the folder holds too many files; only part of it was read"))
                 return found
             name = entry.name
             if name.startswith(b".") or os.fsdecode(name) in SKIP_DIRS:

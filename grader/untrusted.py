@@ -32,7 +32,7 @@ def clean_text(text: str) -> str:
 def shorten(text: str, limit: int) -> str:
     """At most ``limit`` characters, marked with an ellipsis when cut."""
     if len(text) > limit:
-        text = text[:max(limit - 1, 0)] + ELLIPSIS
+        text = text[: max(limit - 1, 0)] + ELLIPSIS
     return clean_text(text)
 
 
@@ -111,6 +111,11 @@ def terminal_safe(text: str) -> str:
     text = clean_text(text)
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() or c == " " else
-                   (c.encode("unicode_escape").decode("ascii") if ord(c) < 0x10000
-                    else f"\\U{ord(c):08x}") for c in text)
+    return "".join(
+        c
+        if c.isprintable() or c == " "
+        else (
+            c.encode("unicode_escape").decode("ascii") if ord(c) < 0x10000 else f"\\U{ord(c):08x}"
+        )
+        for c in text
+    )

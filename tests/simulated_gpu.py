@@ -37,6 +37,7 @@ def _spy(owner, name: str, label: str, result=None) -> None:
         if isinstance(result, BaseException):
             raise result
         return result
+
     setattr(owner, name, called)
 
 
@@ -68,31 +69,53 @@ def simulate_gpu() -> None:
     cuda.device_count = lambda: 1
     cuda._device_count_nvml = lambda: 1
     torch._C._accelerator_getAccelerator = lambda: torch.device("cuda")
-    for name in ("_lazy_init", "init", "current_stream", "current_device", "synchronize",
-                 "set_device", "get_device_properties", "mem_get_info",
-                 "set_per_process_memory_fraction", "default_stream"):
+    for name in (
+        "_lazy_init",
+        "init",
+        "current_stream",
+        "current_device",
+        "synchronize",
+        "set_device",
+        "get_device_properties",
+        "mem_get_info",
+        "set_per_process_memory_fraction",
+        "default_stream",
+    ):
         _spy(cuda, name, f"torch.cuda.{name}", RuntimeError("spy: CUDA initialised"))
-    for name in ("_cuda_init", "_cuda_getDeviceCount", "_cuda_getCurrentRawStream",
-                 "_accelerator_getStream",
-                 "_accelerator_getDeviceIndex", "_accelerator_setDevice",
-                 "_accelerator_synchronizeDevice"):
+    for name in (
+        "_cuda_init",
+        "_cuda_getDeviceCount",
+        "_cuda_getCurrentRawStream",
+        "_accelerator_getStream",
+        "_accelerator_getDeviceIndex",
+        "_accelerator_setDevice",
+        "_accelerator_synchronizeDevice",
+    ):
         _spy(torch._C, name, f"torch._C.{name}", _Stream() if "Stream" in name else 0)
-    for name in ("current_stream", "current_device_index", "set_device_index",
-                 "synchronize"):
-        _spy(torch.accelerator, name, f"torch.accelerator.{name}",
-             _Stream() if name == "current_stream" else 0)
+    for name in ("current_stream", "current_device_index", "set_device_index", "synchronize"):
+        _spy(
+            torch.accelerator,
+            name,
+            f"torch.accelerator.{name}",
+            _Stream() if name == "current_stream" else 0,
+        )
     variable = torch.autograd.variable.Variable
     variable._execution_engine = _EngineSpy(variable._execution_engine)
 
 
 def zygote(out: str, workdir: str, ahead: bool = False) -> None:
     simulate_gpu()
-    from grader.child import framing, zygote as zyg
+    from grader.child import framing
+    from grader.child import zygote as zyg
     from grader.limits import Limits
+
     r, w = os.pipe()
     if ahead:
-        framing.write_frame(w, {"op": "submission", "files": [["a.py", 2]], "warm": "cuda",
-                                "memory": Limits().memory}, b"#\n")
+        framing.write_frame(
+            w,
+            {"op": "submission", "files": [["a.py", 2]], "warm": "cuda", "memory": Limits().memory},
+            b"#\n",
+        )
     framing.write_frame(w, {"op": "quit"})
     os.close(w)
     os.dup2(r, 0)
@@ -110,13 +133,22 @@ def zygote(out: str, workdir: str, ahead: bool = False) -> None:
         torch.optim.Adam(net.parameters()).step()
     except Exception as exc:  # noqa: BLE001
         CALLS.append(f"control failed: {type(exc).__name__}: {exc}")
-    Path(out).write_text(json.dumps({"zygote": served, "error": error, "control": CALLS,
-                                     "initialised": torch.cuda.is_initialized()}))
+    Path(out).write_text(
+        json.dumps(
+            {
+                "zygote": served,
+                "error": error,
+                "control": CALLS,
+                "initialised": torch.cuda.is_initialized(),
+            }
+        )
+    )
 
 
 def child(out: str, workdir: str, fail: bool, ahead: bool = False) -> None:
     from grader.child import accelerator, runner
     from grader.limits import Limits
+
     record = Path(out)
 
     def note(event: str) -> None:
@@ -125,8 +157,10 @@ def child(out: str, workdir: str, fail: bool, ahead: bool = False) -> None:
 
     def fake_start(memory_limit: int) -> None:
         soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
-        note(f"start_cuda memory_limit={memory_limit} as_limit="
-             f"{'none' if soft == resource.RLIM_INFINITY else soft}")
+        note(
+            f"start_cuda memory_limit={memory_limit} as_limit="
+            f"{'none' if soft == resource.RLIM_INFINITY else soft}"
+        )
         if fail:
             raise RuntimeError("CUDA driver initialization failed (simulated)")
 
@@ -141,11 +175,18 @@ def child(out: str, workdir: str, fail: bool, ahead: bool = False) -> None:
     res = os.open(os.path.join(workdir, "result.bin"), os.O_WRONLY | os.O_CREAT, 0o600)
     dog = os.open(os.path.join(workdir, "watchdog.txt"), os.O_WRONLY | os.O_CREAT, 0o600)
     os.makedirs(os.path.join(workdir, ".scratch"), exist_ok=True)
-    req = {"probe": "verify_torch_file", "module": None, "device": "cuda", "seed": 0,
-           "params": {"files": []}, "limits": Limits().for_child()}
+    req = {
+        "probe": "verify_torch_file",
+        "module": None,
+        "device": "cuda",
+        "seed": 0,
+        "params": {"files": []},
+        "limits": Limits().for_child(),
+    }
     if not ahead:
         runner.child_main(req, b"", workdir, res, 1, dog)
     from grader.child import framing
+
     control, send = os.pipe()
     framing.write_frame(send, {"request": req, "workdir": workdir})
     os.close(send)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader.child import accelerator
 from grader.assignment import default
+from grader.child import accelerator
 from grader.grading import CudaUnusable, Options, _run, grade
 from grader.limits import Limits
 from grader.problems import describe_problem
@@ -29,8 +29,12 @@ SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
 def _simulated(mode: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
     work = tmp_path / "work"
     work.mkdir()
-    return subprocess.run([sys.executable, str(SPY), mode, str(tmp_path / "out"), str(work),
-                           *extra], capture_output=True, timeout=180, check=False)
+    return subprocess.run(
+        [sys.executable, str(SPY), mode, str(tmp_path / "out"), str(work), *extra],
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
 
 
 @pytest.mark.slow
@@ -75,9 +79,12 @@ def test_cuda_child_that_cannot_start_cuda_says_so_before_any_limit(tmp_path):
     done = _simulated("child", tmp_path, "fail")
     assert done.returncode == accelerator.EXIT_NO_CUDA
     assert (tmp_path / "out").read_text().splitlines() == [
-        f"start_cuda memory_limit={Limits().memory} as_limit=none"]
-    assert b"CUDA is not usable in the sandbox: RuntimeError: CUDA driver initialization " \
-           b"failed (simulated)" in done.stdout
+        f"start_cuda memory_limit={Limits().memory} as_limit=none"
+    ]
+    assert (
+        b"CUDA is not usable in the sandbox: RuntimeError: CUDA driver initialization "
+        b"failed (simulated)" in done.stdout
+    )
 
 
 def test_gpu_memory_share_follows_the_memory_limit():
@@ -143,13 +150,18 @@ def test_cuda_requested_without_cuda_is_the_graders_problem(grader, tmp_path):
     assert "not your code's fault" in text and "CUDA is not usable in the sandbox" in text
     # the submission is then not graded at all (a grader error, never cached)
     with pytest.raises(CudaUnusable, match="CUDA is not usable in the sandbox"):
-        grade(SOLUTIONS, grader.zygote, Options(devices=["cpu", "cuda"], limits=Limits(20.0)),
-              grader.isolation)
+        grade(
+            SOLUTIONS,
+            grader.zygote,
+            Options(devices=["cpu", "cuda"], limits=Limits(20.0)),
+            grader.isolation,
+        )
 
 
 @pytest.mark.slow
-def test_gpu_binds_take_only_what_cuda_needs_and_the_sandbox_starts_with_them(monkeypatch,
-                                                                                 tmp_path):
+def test_gpu_binds_take_only_what_cuda_needs_and_the_sandbox_starts_with_them(
+    monkeypatch, tmp_path
+):
     """As on a host with a driver: device nodes, parts of /sys (never all of
     it), LD_LIBRARY_PATH passed in; bubblewrap accepts them."""
     from grader import gpu_sandbox, sandbox
@@ -170,14 +182,15 @@ def test_gpu_binds_take_only_what_cuda_needs_and_the_sandbox_starts_with_them(mo
     if not isolation.filesystem:
         pytest.skip(f"no bubblewrap here: {isolation.describe()}")
     with sandbox.Zygote(Limits(time=20.0), isolation) as zyg:
-        assert zyg.proc.poll() is None      # start() returns once the zygote greets "ready"
+        assert zyg.proc.poll() is None  # start() returns once the zygote greets "ready"
 
 
 @pytest.mark.slow
 def test_gpu_check_says_no_cuda_here_in_one_json_object_with_its_own_exit_status():
     script = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_check.py"
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=180,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, timeout=180, check=False
+    )
     summary = json.loads(done.stdout)
     assert done.returncode == 2 == summary["exit_code"], done.stderr.decode()[-2000:]
     assert summary["status"] == "no_cuda"
@@ -211,26 +224,29 @@ def _cli_with_a_gpu_that_does_not_work_in_the_sandbox(monkeypatch, tmp_path, dev
     sub = tmp_path / "only_devices"
     sub.mkdir()
     (sub / "devices.py").write_text((SOLUTIONS / "devices.py").read_text())
-    result = CliRunner().invoke(cli.main, [str(sub), "--out", str(tmp_path / "out"),
-                                           "--device", device, "--jobs", "1"])
+    result = CliRunner().invoke(
+        cli.main, [str(sub), "--out", str(tmp_path / "out"), "--device", device, "--jobs", "1"]
+    )
     return result, asked, tmp_path / "out" / "only_devices" / "results.json"
 
 
 @pytest.mark.slow
-def test_cli_device_cuda_with_cuda_unusable_in_the_sandbox_is_a_usage_error(monkeypatch,
-                                                                             tmp_path):
+def test_cli_device_cuda_with_cuda_unusable_in_the_sandbox_is_a_usage_error(monkeypatch, tmp_path):
     result, asked, written = _cli_with_a_gpu_that_does_not_work_in_the_sandbox(
-        monkeypatch, tmp_path, "cuda")
+        monkeypatch, tmp_path, "cuda"
+    )
     assert result.exit_code == 2, result.output
     assert "--device cuda: CUDA is not usable in the sandbox: no /dev/nvidia-uvm" in result.output
     assert asked and not written.exists()
 
 
 @pytest.mark.slow
-def test_cli_auto_with_cuda_unusable_in_the_sandbox_grades_on_the_cpu_and_says_so(monkeypatch,
-                                                                                 tmp_path):
+def test_cli_auto_with_cuda_unusable_in_the_sandbox_grades_on_the_cpu_and_says_so(
+    monkeypatch, tmp_path
+):
     result, asked, written = _cli_with_a_gpu_that_does_not_work_in_the_sandbox(
-        monkeypatch, tmp_path, "auto")
+        monkeypatch, tmp_path, "auto"
+    )
     assert result.exit_code == 0, result.output
     assert "CUDA is present but not usable in the sandbox" in result.output
     doc = json.loads(written.read_text())

@@ -64,13 +64,17 @@ def _same(a: Observation, b: Observation) -> None:
 def test_a_run_served_ahead_observes_what_a_fresh_child_does(grader, replies):
     files = read_submission(SOLUTIONS)
     grader.zygote.load_submission(files)
-    fresh = {i: _run(grader.zygote, default().by_id[i], "cpu") for i in ("mlp", "my_linear", "tensor_io")}
+    fresh = {
+        i: _run(grader.zygote, default().by_id[i], "cpu") for i in ("mlp", "my_linear", "tensor_io")
+    }
     assert [r.get("ahead") for r in replies.replies] == [False] * 3
     replies.replies.clear()
 
-    grader.zygote.load_submission(files, warm="cpu")   # one is forked before the submission
-    ahead = {i: _run(grader.zygote, default().by_id[i], "cpu", ahead="cpu")
-             for i in ("mlp", "my_linear", "tensor_io")}
+    grader.zygote.load_submission(files, warm="cpu")  # one is forked before the submission
+    ahead = {
+        i: _run(grader.zygote, default().by_id[i], "cpu", ahead="cpu")
+        for i in ("mlp", "my_linear", "tensor_io")
+    }
     # the devices probe counts the machine's GPUs: never served by a child that hid them
     _run(grader.zygote, default().by_id["devices"], "cpu", ahead="cpu")
     assert [r.get("ahead") for r in replies.replies] == [True, True, True, False]
@@ -86,7 +90,7 @@ def test_a_child_forked_with_one_submission_never_serves_the_next(grader, replie
     canary = "AHEAD-CANARY-" + uuid.uuid4().hex
     a = _copy(tmp_path, "a", {"blocks.py": f"\nSECRET = {canary!r}\n"})
     grader.zygote.load_submission(read_submission(a), warm="cpu")
-    _run(grader.zygote, default().by_id["mlp"], "cpu", ahead="cpu")   # forks one while A is loaded
+    _run(grader.zygote, default().by_id["mlp"], "cpu", ahead="cpu")  # forks one while A is loaded
     # its memory read through ctypes (/proc/self/mem is root's: not dumpable); the
     # canary is looked for as two halves, so that it is never whole in B's memory
     search = (
@@ -97,14 +101,16 @@ def test_a_child_forked_with_one_submission_never_serves_the_next(grader, replie
         "    _regions = [_l.split() for _l in _m]\n"
         "for _r in _regions:\n"
         "    _lo, _hi = (int(x, 16) for x in _r[0].split('-'))\n"
-        "    if _r[1][0] != 'r' or _hi - _lo > 1 << 30 or (len(_r) > 5 and _r[5].startswith('[v')):\n"
+        "    if _r[1][0] != 'r' or _hi - _lo > 1 << 30 or (\n"
+        "            len(_r) > 5 and _r[5].startswith('[v')):\n"
         "        continue\n"
         "    _data = _ct.string_at(_lo, _hi - _lo)\n"
         "    _at = _data.find(_h1)\n"
         "    while _at >= 0:\n"
         "        _found += _data.startswith(_h2, _at + len(_h1))\n"
         "        _at = _data.find(_h1, _at + 1)\n"
-        "print('FOUND', _found)\n")
+        "print('FOUND', _found)\n"
+    )
     b = _copy(tmp_path, "b", {"blocks.py": search})
     grader.zygote.load_submission(read_submission(b), warm="cpu")
     replies.replies.clear()
@@ -162,13 +168,13 @@ class _Recorder:
         self.loaded.append(warm)
 
 
-@pytest.mark.parametrize("devices,ahead", [(["cpu", "cuda"], True), (["cpu"], True),
-                                           (["cpu", "cuda"], False)])
+@pytest.mark.parametrize(
+    "devices,ahead", [(["cpu", "cuda"], True), (["cpu"], True), (["cpu", "cuda"], False)]
+)
 def test_the_grading_asks_for_cuda_ahead_while_cuda_runs_remain(monkeypatch, devices, ahead):
     rec = _Recorder()
 
-    def fake_run(zygote, ex, device, probe=None, module="", tensors=None, stubs=None,
-                 ahead=None):
+    def fake_run(zygote, ex, device, probe=None, module="", tensors=None, stubs=None, ahead=None):
         rec.runs.append((ex.id, device, ahead))
         return Observation(ex.id, device)
 
@@ -177,9 +183,13 @@ def test_the_grading_asks_for_cuda_ahead_while_cuda_runs_remain(monkeypatch, dev
     collect(rec, files, devices, ahead=ahead)
     cuda = [i for i, (_, d, _) in enumerate(rec.runs) if d == "cuda"]
     assert cuda or "cuda" not in devices
-    assert len(cuda) == (sum(grading.devices_for(ex, devices).count("cuda") for ex in default().exercises) if "cuda" in devices
-                         else 0)
-    wanted = [("cuda" if ahead and any(c > i for c in cuda) else None)
-              for i in range(len(rec.runs))]
+    assert len(cuda) == (
+        sum(grading.devices_for(ex, devices).count("cuda") for ex in default().exercises)
+        if "cuda" in devices
+        else 0
+    )
+    wanted = [
+        ("cuda" if ahead and any(c > i for c in cuda) else None) for i in range(len(rec.runs))
+    ]
     assert [a for _, _, a in rec.runs] == wanted
     assert rec.loaded == ["cuda" if ahead and cuda else None]

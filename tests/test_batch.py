@@ -32,8 +32,12 @@ def _make_class(root: Path, n_correct: int = 2) -> list[Path]:
 
 
 def _grade(subs, out, *extra, check=True):
-    proc = subprocess.run([sys.executable, "-m", "grader", *map(str, subs), "--out", str(out),
-                           *extra], capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", *map(str, subs), "--out", str(out), *extra],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -64,8 +68,10 @@ def _mark(out: Path, names) -> None:
 
 
 def _regraded(out: Path, names) -> dict[str, bool]:
-    return {name: json.loads((out / name / "results.json").read_text())["metadata"]
-            ["graded_at"] != MARK for name in names}
+    return {
+        name: json.loads((out / name / "results.json").read_text())["metadata"]["graded_at"] != MARK
+        for name in names
+    }
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +81,7 @@ def klass(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1200)   # grades the class three times
+@pytest.mark.timeout(1200)  # grades the class three times
 def test_same_scores_with_one_or_two_jobs_and_on_regrading(klass, tmp_path):
     _grade(klass, tmp_path / "j1", "--jobs", "1")
     _grade(klass, tmp_path / "j2", "--jobs", "2")
@@ -85,12 +91,11 @@ def test_same_scores_with_one_or_two_jobs_and_on_regrading(klass, tmp_path):
         two = json.loads((tmp_path / "j2" / sub.name / "results.json").read_text())
         assert _stable(one) == _stable(two)
     bug = json.loads((tmp_path / "j1" / "bug" / "results.json").read_text())
-    assert {e["id"] for e in bug["exercises"] if e["score"] < e["max_score"]} == \
-        {"centered_layer"}
+    assert {e["id"] for e in bug["exercises"] if e["score"] < e["max_score"]} == {"centered_layer"}
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1200)   # grades the class three times
+@pytest.mark.timeout(1200)  # grades the class three times
 def test_rerun_skips_unchanged_and_regrades_changed_or_forced(klass, tmp_path):
     out = tmp_path / "out"
     names = [s.name for s in klass]
@@ -126,9 +131,12 @@ def test_changed_limits_invalidate_cached_results(klass, tmp_path):
 def test_interrupted_run_leaves_no_half_files_and_resumes(tmp_path, sig):
     subs = _make_class(tmp_path / "class", n_correct=5)
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "grader", *map(str, subs), "--out", str(out),
-                             "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grader", *map(str, subs), "--out", str(out), "--jobs", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not list(out.glob("*/results.json")):
         time.sleep(0.05)
@@ -151,6 +159,7 @@ def test_interrupted_run_leaves_no_half_files_and_resumes(tmp_path, sig):
 
 def test_atomic_writes_leave_ordinary_permissions_and_no_temporary_files(tmp_path):
     from grader.atomic import write_atomic
+
     mask = os.umask(0o022)
     os.umask(mask)
     target = tmp_path / "sub" / "report.html"
@@ -183,24 +192,35 @@ def _run_in_process(subs, out, monkeypatch, broken: dict):
     # this process has used OpenMP's thread pool before forking its workers, as a
     # long-lived process (a service, this test session) does: they must not hang
     import torch
+
     (torch.randn(512, 512) @ torch.randn(512, 512)).sum()
     jobs = [batch.Job(s.name, s) for s in subs]
-    return batch.run_batch(jobs, options=Options(devices=["cpu"]), isolation=detect_isolation(),
-                           out=out, workers=1, force=False, on_done=lambda *a: None,
-                           render=render_report)
+    return batch.run_batch(
+        jobs,
+        options=Options(devices=["cpu"]),
+        isolation=detect_isolation(),
+        out=out,
+        workers=1,
+        force=False,
+        on_done=lambda *a: None,
+        render=render_report,
+    )
 
 
 @pytest.mark.slow
 def test_a_grader_failure_costs_one_submission_is_marked_and_is_never_cached(
-        klass, tmp_path, monkeypatch):
+    klass, tmp_path, monkeypatch
+):
     out = tmp_path / "out"
     results = _run_in_process(klass, out, monkeypatch, {"ok0": "raise", "ok1": "die"})
     for name in ("ok0", "ok1"):
         doc = json.loads((out / name / "results.json").read_text())
         assert results[name]["score"] == doc["score"] == 0
         assert doc["metadata"]["grader_error"] and "cache_key" not in doc["metadata"]
-        assert all(e["status"] == "error" and "grader failed" in e["problem"]["message"]
-                   for e in doc["exercises"])
+        assert all(
+            e["status"] == "error" and "grader failed" in e["problem"]["message"]
+            for e in doc["exercises"]
+        )
     assert "OverflowError" in results["ok0"]["metadata"]["grader_error"]
     assert "ended unexpectedly" in results["ok1"]["metadata"]["grader_error"]
     # the submission after the dead worker was graded by a fresh one
@@ -210,4 +230,4 @@ def test_a_grader_failure_costs_one_submission_is_marked_and_is_never_cached(
     again = _run_in_process(klass, out, monkeypatch, {})
     assert again["ok0"]["score"] == again["ok0"]["max_score"] > 0
     assert again["ok1"]["score"] == again["ok1"]["max_score"]
-    assert _regraded(out, ["bug"]) == {"bug": False}     # cached, not regraded
+    assert _regraded(out, ["bug"]) == {"bug": False}  # cached, not regraded

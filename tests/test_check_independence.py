@@ -30,9 +30,18 @@ def _init_observation(name: str, init) -> Observation:
     init(lin)
     tensors = {f"after/{k}": v.detach().clone() for k, v in net.state_dict().items()}
     tensors["no_bias/weight"] = lin.weight.detach().clone()
-    return Observation(name, "cpu", values={"same_objects": True, "optimizer_sees": True,
-                                            "is_parameter": [True], "requires_grad": [True]},
-                       tensors=tensors, steps=[("apply", ""), ("no_bias", "")])
+    return Observation(
+        name,
+        "cpu",
+        values={
+            "same_objects": True,
+            "optimizer_sees": True,
+            "is_parameter": [True],
+            "requires_grad": [True],
+        },
+        tensors=tensors,
+        steps=[("apply", ""), ("no_bias", "")],
+    )
 
 
 def _wrong_std(m):
@@ -53,7 +62,7 @@ def test_a_wrong_distribution_fails_the_weights_check_only():
     o = _init_observation("init_normal", _wrong_std)
     with pytest.raises(CheckFailed, match="standard deviation"):
         inits.test_init_normal_weights(o)
-    inits.test_init_normal_no_bias(o)      # "Works on nn.Linear(..., bias=False)": it does
+    inits.test_init_normal_no_bias(o)  # "Works on nn.Linear(..., bias=False)": it does
     inits.test_init_normal_bias(o)
     inits.test_init_normal_others_untouched(o)
 

@@ -9,13 +9,12 @@ import sys
 import textwrap
 
 import pytest
-
 from pytest_jsonreport.plugin import JSONReport
 
 from grader.checking import ObservationPlugin, outcomes_of
 from grader.observations import Observation
 
-CHECKS = '''
+CHECKS = """
 import pytest
 
 from grader.feedback import CheckFailed, NotRun
@@ -66,7 +65,7 @@ def test_setup(o, broken_setup):
 @pytest.mark.grader_check(id="ex.skips", exercise="ex")
 def test_skips(o):
     pytest.skip("not a pass")
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +78,20 @@ def outcomes(tmp_path_factory):
     plugin = ObservationPlugin({"ex": {d: Observation("ex", d) for d in ("cpu", "cuda")}})
     report = JSONReport()
     try:
-        code = pytest.main(["-c", str(where / "checks.ini"), "--rootdir", str(where), "-q",
-                            "-p", "no:cacheprovider", "--json-report-file=none", str(where)],
-                           plugins=[plugin, report])
+        code = pytest.main(
+            [
+                "-c",
+                str(where / "checks.ini"),
+                "--rootdir",
+                str(where),
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--json-report-file=none",
+                str(where),
+            ],
+            plugins=[plugin, report],
+        )
     finally:
         sys.modules.pop("test_fake_checks", None)
     assert code == pytest.ExitCode.TESTS_FAILED
@@ -89,8 +99,14 @@ def outcomes(tmp_path_factory):
 
 
 def test_each_check_has_an_outcome_per_device_read_from_the_json_report(outcomes):
-    assert list(outcomes) == ["ex.passes", "ex.fails", "ex.not_run", "ex.cpu_only",
-                              "ex.teardown", "ex.skips"]   # a check whose set-up failed has none
+    assert list(outcomes) == [
+        "ex.passes",
+        "ex.fails",
+        "ex.not_run",
+        "ex.cpu_only",
+        "ex.teardown",
+        "ex.skips",
+    ]  # a check whose set-up failed has none
     assert all(list(o.devices) == ["cpu", "cuda"] for o in outcomes.values())
     status = {cid: {d: r.status for d, r in o.devices.items()} for cid, o in outcomes.items()}
     assert status["ex.passes"] == {"cpu": "passed", "cuda": "passed"}

@@ -10,14 +10,20 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SOLUTIONS
 
 from grader.assignment import default
 
+from conftest import ROOT, SOLUTIONS
+
 
 def grade(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True,
-                          text=True, timeout=600, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "grader", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=cwd,
+    )
 
 
 def one_line_error(proc: subprocess.CompletedProcess) -> str:
@@ -86,7 +92,8 @@ def class_run(tmp_path_factory):
     (root / "odd_files" / "blocks.py").rename(root / "odd_files" / "Blocks.py")
     (root / "odd_files" / "tarea.ipynb").write_text("{}")
     (root / "odd_files" / "devices.py").write_bytes(
-        b'SALUDO = "a\xf1o"\n' + (SOLUTIONS / "devices.py").read_bytes())
+        b'SALUDO = "a\xf1o"\n' + (SOLUTIONS / "devices.py").read_bytes()
+    )
     out = root / "out"
     proc = grade(*(str(root / n) for n in NAMES), "--out", str(out), "--jobs", "2")
     return proc, out
@@ -141,7 +148,7 @@ def test_syntax_error_is_reported_with_file_and_line(class_run):
 def test_gradebook_and_overview_are_written(class_run):
     out = class_run[1]
     rows = list(csv.DictReader((out / "gradebook.csv").open()))
-    assert [r["submission"] for r in rows] == sorted(NAMES, key=str.casefold)   # name order
+    assert [r["submission"] for r in rows] == sorted(NAMES, key=str.casefold)  # name order
     by_name = {r["submission"]: r for r in rows}
     good = by_name["good"]
     assert float(good["total"]) == float(good["max"]) > 0
@@ -168,8 +175,18 @@ def test_results_json_is_a_gradescope_superset(class_run):
     for key in ("score", "max_score", "execution_time", "output", "tests", "exercises"):
         assert key in doc
     for t in doc["tests"]:
-        for key in ("name", "score", "max_score", "status", "output", "tags", "visibility",
-                    "exercise", "check", "devices"):
+        for key in (
+            "name",
+            "score",
+            "max_score",
+            "status",
+            "output",
+            "tags",
+            "visibility",
+            "exercise",
+            "check",
+            "devices",
+        ):
             assert key in t
         assert t["status"] in ("passed", "failed")
     assert {e["id"] for e in doc["exercises"]} == {t["exercise"] for t in doc["tests"]}
@@ -183,27 +200,44 @@ def _odd_class(root: Path) -> Path:
     file, a virtual environment and macOS debris."""
     klass = root / "class"
     shutil.copytree(SOLUTIONS, klass / "ana", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "exercises", klass / "luis", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "exercises", klass / "luis", ignore=shutil.ignore_patterns("__pycache__")
+    )
     (klass / "marta").mkdir()
-    (klass / "marta" / "tarea.ipynb").write_text("{}")          # only a notebook
-    (klass / "pedro").mkdir()                                      # only a zip
+    (klass / "marta" / "tarea.ipynb").write_text("{}")  # only a notebook
+    (klass / "pedro").mkdir()  # only a zip
     (klass / "pedro" / "entrega_pedro.zip").write_bytes(b"PK\x05\x06" + bytes(18))
-    shutil.copytree(SOLUTIONS, klass / "sofia" / "tarea",          # one level too deep
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    (klass / '=HYPERLINK("x")').mkdir()                     # CSV injection
-    (klass / "[bold green]pwn").mkdir()                         # rich markup
-    (klass / "gradebook.csv").mkdir()                              # a class file's name
-    shutil.copytree(SOLUTIONS, klass / "gradebook.csv-submission",  # and its renaming
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        SOLUTIONS,
+        klass / "sofia" / "tarea",  # one level too deep
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (klass / '=HYPERLINK("x")').mkdir()  # CSV injection
+    (klass / "[bold green]pwn").mkdir()  # rich markup
+    (klass / "gradebook.csv").mkdir()  # a class file's name
+    shutil.copytree(
+        SOLUTIONS,
+        klass / "gradebook.csv-submission",  # and its renaming
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     (klass / "env").mkdir()
     (klass / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     (klass / "__MACOSX").mkdir()
-    (klass / "notas.py").write_text("x = 1\n")                    # a loose file
+    (klass / "notas.py").write_text("x = 1\n")  # a loose file
     return klass
 
 
-LEARNERS = ['=HYPERLINK("x")', "[bold green]pwn", "ana", "gradebook.csv-submission",
-            "gradebook.csv-submission-2", "luis", "marta", "pedro", "sofia"]
+LEARNERS = [
+    '=HYPERLINK("x")',
+    "[bold green]pwn",
+    "ana",
+    "gradebook.csv-submission",
+    "gradebook.csv-submission-2",
+    "luis",
+    "marta",
+    "pedro",
+    "sofia",
+]
 
 
 @pytest.fixture(scope="module")
@@ -211,8 +245,13 @@ def odd_class(tmp_path_factory):
     root = tmp_path_factory.mktemp("odd")
     klass = _odd_class(root)
     whole = grade(str(klass), "--out", str(root / "whole"), "--jobs", "2")
-    globbed = grade(*sorted(str(p) + "/" for p in klass.iterdir() if p.is_dir()),
-                    "--out", str(root / "globbed"), "--jobs", "2")
+    globbed = grade(
+        *sorted(str(p) + "/" for p in klass.iterdir() if p.is_dir()),
+        "--out",
+        str(root / "globbed"),
+        "--jobs",
+        "2",
+    )
     return root, whole, globbed
 
 
@@ -222,7 +261,7 @@ def test_every_learner_folder_is_in_the_gradebook_and_the_overview(odd_class):
     assert whole.returncode == 0, whole.stderr[-2000:]
     rows = list(csv.reader((root / "whole" / "gradebook.csv").read_text().splitlines()))
     names = [r[0] for r in rows[1:]]
-    assert names == ["'" + LEARNERS[0], *LEARNERS[1:]]      # the formula is text
+    assert names == ["'" + LEARNERS[0], *LEARNERS[1:]]  # the formula is text
     totals = {r[0]: float(r[-2]) for r in rows[1:]}
     assert totals["ana"] == totals["sofia"] == float(rows[1][-1]) > 0
     # two learners, two output folders: the renamed one does not take the other's
@@ -236,8 +275,10 @@ def test_every_learner_folder_is_in_the_gradebook_and_the_overview(odd_class):
     marta = _doc(root / "whole", "marta")
     assert "A notebook cannot be graded" in marta["metadata"]["notices"][0]
     assert "found: tarea.ipynb" in (root / "whole" / "marta" / "report.html").read_text()
-    assert "found: entrega_pedro.zip. An archive is not opened: unzip it" in \
-        _doc(root / "whole", "pedro")["metadata"]["notices"][0]
+    assert (
+        "found: entrega_pedro.zip. An archive is not opened: unzip it"
+        in _doc(root / "whole", "pedro")["metadata"]["notices"][0]
+    )
     assert "subfolder tarea/" in _doc(root / "whole", "sofia")["metadata"]["notices"][0]
 
 
@@ -249,7 +290,7 @@ def test_the_terminal_lists_what_was_found_and_skipped(odd_class):
     assert "notas.py: a loose file in a class folder is not graded" in err
     assert "env: a virtual environment" in err and "__MACOSX: not a learner's folder" in err
     out = whole.stdout
-    assert "[bold green]pwn" in out                          # shown, not interpreted
+    assert "[bold green]pwn" in out  # shown, not interpreted
     assert "marta: no exercise file found" in out
     assert "class overview:" in out and "gradebook.csv" in out
 
@@ -258,8 +299,9 @@ def test_the_terminal_lists_what_was_found_and_skipped(odd_class):
 def test_a_class_folder_and_its_learner_folders_grade_the_same(odd_class):
     root, whole, globbed = odd_class
     assert globbed.returncode == 0, globbed.stderr[-2000:]
-    assert (root / "whole" / "gradebook.csv").read_text() == \
-        (root / "globbed" / "gradebook.csv").read_text()
+    assert (root / "whole" / "gradebook.csv").read_text() == (
+        root / "globbed" / "gradebook.csv"
+    ).read_text()
     assert "env/: a virtual environment" in " ".join(globbed.stderr.split())
 
 
@@ -268,7 +310,9 @@ def test_one_learner_folder_one_level_too_deep_is_graded_as_that_learner(tmp_pat
     """`grade class/ana`, where ana/ holds only tarea/ with the files, grades ana
     (from tarea/), and leaves the class's gradebook and overview alone."""
     klass = tmp_path / "class"
-    shutil.copytree(SOLUTIONS, klass / "ana" / "tarea", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        SOLUTIONS, klass / "ana" / "tarea", ignore=shutil.ignore_patterns("__pycache__")
+    )
     out = tmp_path / "out"
     out.mkdir()
     (out / "gradebook.csv").write_text("the class's gradebook\n")
@@ -311,8 +355,9 @@ def test_a_learner_is_told_where_the_report_is_and_what_failed_first(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert f"Report: {tmp_path / 'out' / 'mine' / 'report.html'}" in proc.stdout
     doc = _doc(tmp_path / "out", "mine")
-    first = next(t for t in doc["tests"] if t["exercise"] == "centered_layer"
-                 and t["status"] == "failed")
+    first = next(
+        t for t in doc["tests"] if t["exercise"] == "centered_layer" and t["status"] == "failed"
+    )
     assert " ".join(first["title"].split()[:4]) in " ".join(proc.stdout.split())
 
 

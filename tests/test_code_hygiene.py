@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = sorted([*ROOT.glob("grader/**/*.py"), *ROOT.glob("benchmarks/*.py"),
-                  *ROOT.glob("tests/*.py")])
+SOURCES = sorted(
+    [*ROOT.glob("grader/**/*.py"), *ROOT.glob("benchmarks/*.py"), *ROOT.glob("tests/*.py")]
+)
 
 # /proc files that psutil has no API for, or code that is not ours to change here
 PROC_ALLOWED = {
@@ -28,15 +29,22 @@ def _rel(path: Path) -> str:
 
 
 def test_process_information_is_read_through_psutil():
-    offenders = [f"{_rel(p)}:{n}" for p in SOURCES if _rel(p) not in PROC_ALLOWED
-                 and p.name != "test_code_hygiene.py"
-                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
-                 if PROC_READ.search(line)]
+    offenders = [
+        f"{_rel(p)}:{n}"
+        for p in SOURCES
+        if _rel(p) not in PROC_ALLOWED and p.name != "test_code_hygiene.py"
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if PROC_READ.search(line)
+    ]
     assert offenders == [], "read /proc through psutil: " + ", ".join(offenders)
 
 
 def test_framings_private_names_are_not_used_outside_it():
     allowed = {"grader/child/framing.py"}
-    offenders = [_rel(p) for p in SOURCES if _rel(p) not in allowed
-                 and re.search(r"\bframing\._[a-z_A-Z]", p.read_text(encoding="utf-8"))]
+    offenders = [
+        _rel(p)
+        for p in SOURCES
+        if _rel(p) not in allowed
+        and re.search(r"\bframing\._[a-z_A-Z]", p.read_text(encoding="utf-8"))
+    ]
     assert offenders == []

@@ -20,8 +20,12 @@ EXERCISES, FILES, checks_of = WORK.exercises, WORK.file_names, WORK.checks_of
 # per language: the file, the words of the line under each heading, the "Checked" line
 DOCS = {
     "en": ("EXERCISES.md", "every device", "points", "Checked (one point each):"),
-    "es": ("EXERCISES.es.md", "todos los dispositivos", "puntos",
-           "Se comprueba (un punto cada una):"),
+    "es": (
+        "EXERCISES.es.md",
+        "todos los dispositivos",
+        "puntos",
+        "Se comprueba (un punto cada una):",
+    ),
 }
 HEADING = re.compile(r"^### `([a-z0-9_]+)` — .*$", re.M)
 LAYOUT_ROW = re.compile(r"^\| `([a-z_]+\.py)` \| (.+) \|$", re.M)
@@ -31,9 +35,9 @@ def _sections(text: str) -> dict[str, str]:
     """Exercise id -> its section (up to the next heading of any level <= 3)."""
     found = {}
     for match in HEADING.finditer(text):
-        rest = text[match.end():]
+        rest = text[match.end() :]
         end = re.search(r"^#{1,3} ", rest, re.M)
-        found[match.group(1)] = rest[:end.start() if end else len(rest)]
+        found[match.group(1)] = rest[: end.start() if end else len(rest)]
     return found
 
 
@@ -61,8 +65,10 @@ def test_contract_lists_every_exercise_with_its_file_devices_points_and_checks(l
         meta = f"`{ex.file}` · {where} · {points:g} {points_word}"
         section = sections[ex.id]
         assert section.strip().splitlines()[0] == meta, (name, ex.id)
-        assert _checked(section, checked_line) == [tr.gettext(c.title) for c in checks], \
-            (name, ex.id)
+        assert _checked(section, checked_line) == [tr.gettext(c.title) for c in checks], (
+            name,
+            ex.id,
+        )
     total = sum(c.points for ex in EXERCISES for c in checks_of(ex.id))
     assert f"({total:g} " in text, f"{name} does not give the total, {total:g} points"
 
@@ -89,6 +95,7 @@ def test_the_translations_used_above_are_the_graders():
     set_language("es")
     try:
         from grader.i18n import _
+
         title = checks_of("mlp")[0].title
         assert _(title) == translations("es").gettext(title) != title
     finally:

@@ -4,6 +4,7 @@ correct solutions get full marks."""
 from __future__ import annotations
 
 import pytest
+
 from conftest import cases, expectation, failing, overlay
 
 BUGGY = cases("buggy")
@@ -22,10 +23,12 @@ def test_buggy_submission_loses_points_only_where_the_bug_is(grader, case, tmp_p
     expected = set(expectation(case)["fails"])
     # a GPU-only bug (cuda_fails) is right on the CPU by accident: on this
     # CPU-only grader it must cost nothing (benchmarks/gpu_check.py: caught on CUDA)
-    assert expected or expectation(case).get("cuda_fails"), \
+    assert expected or expectation(case).get("cuda_fails"), (
         "a buggy case must name the exercises it breaks"
+    )
     assert failing(doc) == expected, {
-        t["check"]: t["output"] for t in doc["tests"] if t["status"] != "passed"}
+        t["check"]: t["output"] for t in doc["tests"] if t["status"] != "passed"
+    }
 
 
 @pytest.mark.slow
@@ -33,4 +36,5 @@ def test_buggy_submission_loses_points_only_where_the_bug_is(grader, case, tmp_p
 def test_alternative_correct_solution_gets_full_marks(grader, case, tmp_path):
     doc = grader(overlay(case, tmp_path))
     assert failing(doc) == set(), {
-        t["check"]: t["output"] for t in doc["tests"] if t["status"] != "passed"}
+        t["check"]: t["output"] for t in doc["tests"] if t["status"] != "passed"
+    }

@@ -4,15 +4,24 @@ terms, and cost only the device check of their exercise."""
 from __future__ import annotations
 
 import pytest
-from conftest import cases, expectation, overlay
 
 from grader.assignment import default
 
-DEVICE_BUGS = [c for c in cases("buggy") if "device bug" in expectation(c)["why"]
-               and not expectation(c).get("cuda_fails")]
+from conftest import cases, expectation, overlay
+
+DEVICE_BUGS = [
+    c
+    for c in cases("buggy")
+    if "device bug" in expectation(c)["why"] and not expectation(c).get("cuda_fails")
+]
 GPU_ONLY_BUGS = [c for c in cases("buggy") if expectation(c).get("cuda_fails")]
-MODEL_EXERCISES_WITH_CUSTOM_FORWARD = {"mlp", "my_sequential", "fixed_hidden_mlp",
-                                       "centered_layer", "my_linear"}
+MODEL_EXERCISES_WITH_CUSTOM_FORWARD = {
+    "mlp",
+    "my_sequential",
+    "fixed_hidden_mlp",
+    "centered_layer",
+    "my_linear",
+}
 
 
 def test_every_model_exercise_with_a_forward_has_a_device_bug_case():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import DATA, failing, overlay
 
 from grader.i18n import set_language
 from grader.steps import label, translate
+
+from conftest import DATA, failing, overlay
 
 _DOCS: dict = {}
 
@@ -17,12 +18,14 @@ def graded(grader, tmp_path):
         if (case, lang) not in _DOCS:
             _DOCS[case, lang] = grader(overlay(DATA / case, tmp_path), lang=lang)
         return _DOCS[case, lang]
+
     return run
 
 
 def _failed(doc: dict, exercise: str) -> dict[str, dict]:
-    return {t["check"]: t for t in doc["tests"]
-            if t["exercise"] == exercise and t["status"] != "passed"}
+    return {
+        t["check"]: t for t in doc["tests"] if t["exercise"] == exercise and t["status"] != "passed"
+    }
 
 
 def test_a_transposed_weight_is_reported_as_shapes_not_as_a_grader_crash(graded):
@@ -31,8 +34,10 @@ def test_a_transposed_weight_is_reported_as_shapes_not_as_a_grader_crash(graded)
     assert "my_linear.gradients" in failed and "my_linear.in_sequential" in failed
     for t in failed.values():
         assert "internal error" not in t["output"], t["output"]
-    assert "weight of MyLinear(64, 8) has shape (8, 64); expected (64, 8)" in \
-        failed["my_linear.in_sequential"]["output"]
+    assert (
+        "weight of MyLinear(64, 8) has shape (8, 64); expected (64, 8)"
+        in failed["my_linear.in_sequential"]["output"]
+    )
 
 
 def test_an_in_place_change_of_the_input_is_said_as_such(graded):
@@ -53,8 +58,9 @@ def test_after_an_import_failure_only_the_import_failure_is_shown(graded):
         assert t["hint"] == ""
 
 
-@pytest.mark.parametrize("case", ["buggy/mlp_device_input_to_cpu_string",
-                                  "buggy/my_linear_device_output_to_cpu"])
+@pytest.mark.parametrize(
+    "case", ["buggy/mlp_device_input_to_cpu_string", "buggy/my_linear_device_output_to_cpu"]
+)
 def test_a_tensor_pinned_to_the_cpu_is_named_with_its_code(graded, case):
     doc = graded(case)
     ex = case.split("/")[1].split("_device")[0]
@@ -67,23 +73,25 @@ def test_a_tensor_pinned_to_the_cpu_is_named_with_its_code(graded, case):
 
 @pytest.mark.slow
 def test_one_bug_one_penalty(graded):
-    assert set(_failed(graded("buggy/init_normal_std_0_1"), "init_normal")) == \
-        {"init_normal.weights"}
+    assert set(_failed(graded("buggy/init_normal_std_0_1"), "init_normal")) == {
+        "init_normal.weights"
+    }
     assert set(_failed(graded("buggy/load_params_no_eval"), "model_io")) == {"model_io.eval_mode"}
-    assert set(_failed(graded("buggy/try_all_gpus_empty_without_gpu"), "devices")) == \
-        {"devices.try_all_gpus_no_gpu"}
+    assert set(_failed(graded("buggy/try_all_gpus_empty_without_gpu"), "devices")) == {
+        "devices.try_all_gpus_no_gpu"
+    }
 
 
 def test_statistics_in_plain_words(graded):
     msg = _failed(graded("buggy/init_normal_std_0_1"), "init_normal")["init_normal.weights"]
-    assert "standard deviation 0.09" in msg["output"] or "standard deviation 0.1" in \
-        msg["output"]
+    assert "standard deviation 0.09" in msg["output"] or "standard deviation 0.1" in msg["output"]
     assert "expected N(0, 0.01²): mean about 0, standard deviation about 0.01" in msg["output"]
 
 
 def test_children_that_skip_a_repeated_module_are_explained(graded):
-    msg = _failed(graded("buggy/my_sequential_children_skips_repeats"),
-                  "my_sequential")["my_sequential.output"]
+    msg = _failed(graded("buggy/my_sequential_children_skips_repeats"), "my_sequential")[
+        "my_sequential.output"
+    ]
     assert "self.children()" in msg["output"] and "must run twice" in msg["output"]
 
 
@@ -97,14 +105,31 @@ def test_no_grader_warning_is_shown_as_learner_output(graded):
 def test_spanish_labels_have_no_english_left():
     set_language("es")
     try:
-        assert translate(label("{call} on {name} {shape}", call="CenteredLayer.forward",
-                               name="X", shape="(4, 8)")) == \
-            "CenteredLayer.forward sobre X (4, 8)"
-        assert translate(label("{call} on {name} of shape {shape}", call="MLP.forward",
-                               name="X", shape="(3, 20)")) == \
-            "MLP.forward sobre X de forma (3, 20)"
-        assert translate(label("count_parameters(<{case} network>)",
-                               case=label("buffered"))) == \
-            "count_parameters(<red con buffers>)"
+        assert (
+            translate(
+                label(
+                    "{call} on {name} {shape}",
+                    call="CenteredLayer.forward",
+                    name="X",
+                    shape="(4, 8)",
+                )
+            )
+            == "CenteredLayer.forward sobre X (4, 8)"
+        )
+        assert (
+            translate(
+                label(
+                    "{call} on {name} of shape {shape}",
+                    call="MLP.forward",
+                    name="X",
+                    shape="(3, 20)",
+                )
+            )
+            == "MLP.forward sobre X de forma (3, 20)"
+        )
+        assert (
+            translate(label("count_parameters(<{case} network>)", case=label("buffered")))
+            == "count_parameters(<red con buffers>)"
+        )
     finally:
         set_language("en")

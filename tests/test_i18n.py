@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
-from conftest import DATA, ROOT, SOLUTIONS, cases
 from rich.console import Console
 
 from grader import i18n
 from grader.assignment import default
 from grader.report import render_index, render_report
+
+from conftest import DATA, ROOT, SOLUTIONS, cases
 
 LOCALE = ROOT / "grader" / "locale"
 PO = LOCALE / "es" / "LC_MESSAGES" / "messages.po"
@@ -31,7 +32,7 @@ MO = LOCALE / "es" / "LC_MESSAGES" / "messages.mo"
 GOLDEN_CASE = Path(__file__).resolve().parent / "golden" / "buggy_learner"
 # the files of the many-bugs submission that get a corpus bug (devices.py gets the golden's)
 CONTRACT_FILES = tuple(f for f in default().file_names if f != "devices.py")
-UPDATE = "README.md, section \"Translations\""
+UPDATE = 'README.md, section "Translations"'
 
 
 def forms(value) -> list[str]:
@@ -52,9 +53,25 @@ def catalog():
 def extracted(tmp_path_factory):
     """What `pybabel extract` finds in the sources right now."""
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
-    proc = subprocess.run([sys.executable, "-m", "babel.messages.frontend", "-q", "extract",
-                           "-F", "babel.cfg", "-o", str(pot), "grader"],
-                          cwd=ROOT, check=False, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "-q",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-o",
+            str(pot),
+            "grader",
+        ],
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     with pot.open("rb") as f:
         return read_po(f)
@@ -69,8 +86,9 @@ def test_every_learner_facing_string_has_a_spanish_translation(catalog, extracte
         translated = catalog.get(message.id)
         if translated is None or translated.fuzzy or not all(forms(translated.string)):
             missing.append(key(message))
-    assert not missing, (f"{len(missing)} strings are not translated (see {UPDATE}):\n"
-                         + "\n".join(missing[:40]))
+    assert not missing, f"{len(missing)} strings are not translated (see {UPDATE}):\n" + "\n".join(
+        missing[:40]
+    )
 
 
 def test_catalog_has_no_stale_entries(catalog, extracted):
@@ -136,7 +154,9 @@ def test_set_language_switches_the_catalog_and_rejects_unknown_languages():
 # -- no English left in Spanish output ------------------------------------------------------------
 LEARNER_TEXT = re.compile(
     r'<(pre) class="(?:code|output)">.*?</pre>|<span class="exc-message">.*?</span>'
-    r'|<(style|script)\b.*?</\2>', re.DOTALL)
+    r"|<(style|script)\b.*?</\2>",
+    re.DOTALL,
+)
 
 
 def english_left(page: str, catalog) -> list[str]:
@@ -177,8 +197,9 @@ def many_bugs(dest: Path) -> Path:
     sub = dest / "muchos_errores"
     shutil.copytree(SOLUTIONS, sub, ignore=shutil.ignore_patterns("__pycache__"))
     for name in CONTRACT_FILES:
-        case = next((c for c in cases("buggy")
-                     if sorted(p.name for p in c.glob("*.py")) == [name]), None)
+        case = next(
+            (c for c in cases("buggy") if sorted(p.name for p in c.glob("*.py")) == [name]), None
+        )
         source = case / name if case else GOLDEN_CASE / name
         if source.is_file():
             shutil.copy(source, sub / name)
@@ -190,8 +211,9 @@ def many_bugs(dest: Path) -> Path:
 def spanish_docs(grader, tmp_path_factory) -> list[dict]:
     where = tmp_path_factory.mktemp("es")
     golden = where / "golden"
-    shutil.copytree(SOLUTIONS, golden / GOLDEN_CASE.name,
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        SOLUTIONS, golden / GOLDEN_CASE.name, ignore=shutil.ignore_patterns("__pycache__")
+    )
     for f in GOLDEN_CASE.glob("*.py"):
         shutil.copy(f, golden / GOLDEN_CASE.name / f.name)
     return [grader(many_bugs(where), lang="es"), grader(golden / GOLDEN_CASE.name, lang="es")]
@@ -210,20 +232,36 @@ def test_spanish_reports_leave_no_catalog_string_in_english(spanish_docs, catalo
 @pytest.mark.slow
 def test_spanish_class_overview_leaves_no_catalog_string_in_english(spanish_docs, catalog):
     translate = i18n.translations("es").gettext
-    page = render_index(spanish_docs, [{"id": e.id, "title": translate(e.title)}
-                                       for e in default().exercises], lang="es")
+    page = render_index(
+        spanish_docs,
+        [{"id": e.id, "title": translate(e.title)} for e in default().exercises],
+        lang="es",
+    )
     assert english_left(page, catalog) == []
-    for word in ("Resumen de la clase", "Puntuación media", "Descargar el libro de calificaciones",
-                 "Distribución de las puntuaciones totales"):
+    for word in (
+        "Resumen de la clase",
+        "Puntuación media",
+        "Descargar el libro de calificaciones",
+        "Distribución de las puntuaciones totales",
+    ):
         assert word in page
 
 
 def test_spanish_report_reads_as_spanish(spanish_docs):
     page = render_report(spanish_docs[1])
-    for words in ("Puntuación total", "Pista:", "No superado", "Superado en parte",
-                  "Aún sin implementar", "comprobaciones", "Tu código lanzó ValueError",
-                  "el error ocurrió aquí", "Mostrar solo los problemas",
-                  "MLP: un bloque con dos capas", "SyntaxError en la línea"):
+    for words in (
+        "Puntuación total",
+        "Pista:",
+        "No superado",
+        "Superado en parte",
+        "Aún sin implementar",
+        "comprobaciones",
+        "Tu código lanzó ValueError",
+        "el error ocurrió aquí",
+        "Mostrar solo los problemas",
+        "MLP: un bloque con dos capas",
+        "SyntaxError en la línea",
+    ):
         assert words in page, words
 
 
@@ -245,8 +283,16 @@ def test_terminal_summary_is_in_spanish(spanish_docs):
     finally:
         i18n.set_language("en")
     out = console.export_text()
-    for words in ("puntos", "Ejercicio", "Puntuación", "Estado", "superado", "2 entregas",
-                  "Ejercicios superados", "Entrega"):
+    for words in (
+        "puntos",
+        "Ejercicio",
+        "Puntuación",
+        "Estado",
+        "superado",
+        "2 entregas",
+        "Ejercicios superados",
+        "Entrega",
+    ):
         assert words in out, words
     for english in ("points", "Exercise", "Status", "passed", "submissions"):
         assert english not in out, english
@@ -259,18 +305,20 @@ def test_every_step_label_in_words_is_a_catalog_message(catalog):
     a fixture's name table, whose values are ``N_``-marked."""
     import ast
 
-    probes = sorted((ROOT / "grader").rglob("probe.py")) + \
-        [ROOT / "grader" / "child" / "probes" / "__init__.py"]
+    probes = sorted((ROOT / "grader").rglob("probe.py")) + [
+        ROOT / "grader" / "child" / "probes" / "__init__.py"
+    ]
     seen = 0
     for path in probes:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "label":
                 first = node.args[0]
                 assert isinstance(first, ast.Subscript) or (
-                    isinstance(first, ast.Call) and getattr(first.func, "id", "") == "N_"
+                    isinstance(first, ast.Call)
+                    and getattr(first.func, "id", "") == "N_"
                     and isinstance(first.args[0], ast.Constant)
-                    and first.args[0].value in {key(m) for m in catalog}), \
-                    f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(first)}"
+                    and first.args[0].value in {key(m) for m in catalog}
+                ), f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(first)}"
                 seen += 1
     assert seen >= 10
 
@@ -280,8 +328,17 @@ def test_a_forged_step_label_is_shown_as_sent_never_formatted():
     put in by name only (no attribute access, no padding, no deep nesting)."""
     from grader.steps import label, translate
 
-    assert translate(label("{x.__class__} {y:>99999999} {z!r} {w}", x="a", y="b", z="c",
-                           w=label("{w}", w=label("{w}", w=label("{w}", w="deep"))))) == \
-        "{x.__class__} {y} {z} "
+    assert (
+        translate(
+            label(
+                "{x.__class__} {y:>99999999} {z!r} {w}",
+                x="a",
+                y="b",
+                z="c",
+                w=label("{w}", w=label("{w}", w=label("{w}", w="deep"))),
+            )
+        )
+        == "{x.__class__} {y} {z} "
+    )
     assert translate({"msgid": 3, "fields": {}}) == translate(["x"]) == ""
     assert len(translate(label("{a}{a}{a}", a="x" * 1000))) <= 300

@@ -8,14 +8,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ROOT
-from conftest_report_plugin import update_goldens_requested
 
 from grader.contract import total_points, what_is_checked
 
+from conftest import ROOT
+from conftest_report_plugin import update_goldens_requested
+
 README = ROOT / "README.md"
-_LIST = re.compile(r"## What is checked\n.*?\((?P<total>\d+) in all\).*?\n\n"
-                   r"(?P<list>(?:- `[^\n]*\n)+)", re.S)
+_LIST = re.compile(
+    r"## What is checked\n.*?\((?P<total>\d+) in all\).*?\n\n"
+    r"(?P<list>(?:- `[^\n]*\n)+)",
+    re.S,
+)
 
 
 @pytest.fixture
@@ -23,18 +27,19 @@ def readme(request) -> str:
     text = README.read_text()
     if update_goldens_requested(request.config):
         m = _LIST.search(text)
-        text = text[:m.start("list")] + what_is_checked() + "\n" + text[m.end("list"):]
+        text = text[: m.start("list")] + what_is_checked() + "\n" + text[m.end("list") :]
         m = _LIST.search(text)
-        text = text[:m.start("total")] + total_points() + text[m.end("total"):]
+        text = text[: m.start("total")] + total_points() + text[m.end("total") :]
         README.write_text(text)
     return text
 
 
 def test_readme_lists_every_exercise_and_check_of_the_specs(readme):
     m = _LIST.search(readme)
-    assert m, "README.md: no \"What is checked\" list"
-    assert m["list"].rstrip("\n") == what_is_checked(), \
+    assert m, 'README.md: no "What is checked" list'
+    assert m["list"].rstrip("\n") == what_is_checked(), (
         "regenerate it: pytest tests/test_readme.py --update-goldens"
+    )
 
 
 def test_readme_gives_the_specs_total(readme):

@@ -24,18 +24,18 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow   # every test here starts its own sandbox
-
 from grader.assignment import default
 from grader.grading import _run
-from grader.submission import read_submission
 from grader.limits import Limits
 from grader.sandbox import Zygote, detect_isolation
+from grader.submission import read_submission
+
+pytestmark = pytest.mark.slow  # every test here starts its own sandbox
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
 
 # Every other child of my parent is the child waiting for the next run.
-_SIBLINGS = r'''
+_SIBLINGS = r"""
 import os as _o, resource as _r, ctypes as _c
 def _siblings():
     me, parent, found = _o.getpid(), _o.getppid(), []
@@ -57,7 +57,7 @@ def _attributes():
     return (limits, _o.getpriority(_o.PRIO_PROCESS, 0), sorted(_o.sched_getaffinity(0)),
             _o.sched_getscheduler(0), io)
 print("ATTRIBUTES", _attributes())
-'''
+"""
 
 ATTACKS = {
     "open_files": "_r.prlimit(_p, _r.RLIMIT_NOFILE, (3, 3))",
@@ -67,13 +67,17 @@ ATTACKS = {
     "affinity": "_o.sched_setaffinity(_p, {min(_o.sched_getaffinity(_p))})",
     # ioprio_set(IOPRIO_WHO_PROCESS, pid, idle class)
     "io_idle": "_c.CDLL(None).syscall({'x86_64': 251, 'aarch64': 30}[_o.uname().machine], "
-               "1, _p, 3 << 13)",
+    "1, _p, 3 << 13)",
 }
 
 
 def _attack(code: str) -> str:
-    return _SIBLINGS + "for _p in _siblings():\n    try:\n        " + code + \
-        "\n    except OSError:\n        pass\n"
+    return (
+        _SIBLINGS
+        + "for _p in _siblings():\n    try:\n        "
+        + code
+        + "\n    except OSError:\n        pass\n"
+    )
 
 
 def _submission(tmp_path: Path, name: str, extra: dict[str, str]) -> dict[str, bytes]:
@@ -118,12 +122,12 @@ def test_waiting_child_changed_by_the_run_beside_it_is_not_used(zygote, tmp_path
         pytest.skip("one CPU: the affinity cannot be narrowed")
     files = _submission(tmp_path, attack, {"blocks.py": _attack(ATTACKS[attack])})
     zygote.load_submission(files, warm="cpu")
-    first = _run(zygote, default().by_id["mlp"], "cpu", ahead="cpu")      # changes the waiting child
+    first = _run(zygote, default().by_id["mlp"], "cpu", ahead="cpu")  # changes the waiting child
     assert zygote.replies[-1]["ahead"] is True
     second = _run(zygote, default().by_id["mlp"], "cpu", ahead="cpu")
     assert second.problem is None, second.problem
     assert _attributes_printed(second) == _attributes_printed(first)
-    assert zygote.replies[-1]["ahead"] is False       # a fresh fork served it
+    assert zygote.replies[-1]["ahead"] is False  # a fresh fork served it
 
 
 def test_submission_cannot_change_the_child_that_serves_the_next_one(zygote, tmp_path):
@@ -131,8 +135,9 @@ def test_submission_cannot_change_the_child_that_serves_the_next_one(zygote, tmp
     ``devices`` probe, which a CPU child does not serve; on a GPU host, A's CPU
     runs when its CUDA runs never come); A lowers its open-file limit so that
     B, the reference solutions, would fail."""
-    attacker = _submission(tmp_path, "a", {
-        "devices.py": _attack("_r.prlimit(_p, _r.RLIMIT_NOFILE, (3, 3))")})
+    attacker = _submission(
+        tmp_path, "a", {"devices.py": _attack("_r.prlimit(_p, _r.RLIMIT_NOFILE, (3, 3))")}
+    )
     zygote.load_submission(attacker, warm="cpu")
     _run(zygote, default().by_id["devices"], "cpu", ahead="cpu")
     victim = _submission(tmp_path, "b", {"blocks.py": _SIBLINGS})
@@ -144,14 +149,14 @@ def test_submission_cannot_change_the_child_that_serves_the_next_one(zygote, tmp
 
 # A learner's file (tensor_io writes it with save_tensors) comes back to the
 # zygote as the inputs of the learner-free run that reads it (_verify_files).
-_WRITER = r'''
+_WRITER = r"""
 def save_tensors(obj, path):
     with open(path, "wb") as fh:
         fh.write((b"ZQXJ" + b"-CANARY-") * 100)
-'''
+"""
 # Counts the writer's bytes in this process's memory (two pieces of them in a
 # row: this code never builds that).
-_SCANNER = r'''
+_SCANNER = r"""
 def _scan():
     import ctypes
     needle, hits = b"ZQXJ" + b"-CANARY-", 0
@@ -170,7 +175,7 @@ def _scan():
         del data
     print("CANARY HITS", hits)
 _scan()
-'''
+"""
 
 
 def test_files_a_learner_wrote_do_not_reach_the_next_submission(zygote, tmp_path):
@@ -195,7 +200,7 @@ def test_files_a_learner_wrote_do_not_reach_the_next_submission(zygote, tmp_path
     assert all(line == "CANARY HITS 0" for _, line in found), found
 
 
-_THREADS = r'''
+_THREADS = r"""
 import threading as _th
 _stop, _started = _th.Event(), 0
 try:
@@ -206,7 +211,7 @@ except RuntimeError:
     pass
 _stop.set()
 print("THREADS STARTED", _started)
-'''
+"""
 
 
 def test_a_waiting_child_gives_the_run_beside_it_no_extra_tasks(zygote, tmp_path):
@@ -217,12 +222,14 @@ def test_a_waiting_child_gives_the_run_beside_it_no_extra_tasks(zygote, tmp_path
         assert lines, (obs.output, obs.errors)
         return lines[0]
 
-    zygote.load_submission(files)                               # no child ahead
+    zygote.load_submission(files)  # no child ahead
     alone = started(_run(zygote, default().by_id["mlp"], "cpu"))
     assert zygote.replies[-1]["ahead"] is False
     zygote.load_submission(files, warm="cpu")
-    _run(zygote, default().by_id["mlp"], "cpu", ahead="cpu")              # served by one
-    beside = started(_run(zygote, default().by_id["mlp"], "cpu", ahead="cpu"))  # one waits beside it
+    _run(zygote, default().by_id["mlp"], "cpu", ahead="cpu")  # served by one
+    beside = started(
+        _run(zygote, default().by_id["mlp"], "cpu", ahead="cpu")
+    )  # one waits beside it
     assert alone == beside
 
 
@@ -246,7 +253,7 @@ def test_a_waiting_child_whose_device_did_not_start_serves_no_run(zygote, tmp_pa
 
 # A process whose main thread alone ended shows as a zombie while its other
 # threads run; it must still be counted as left behind, and killed.
-_GHOST = r'''
+_GHOST = r"""
 import os as _o, threading as _th, time as _t, ctypes as _c
 _marker = _o.path.join(_o.path.dirname(_o.getcwd()), "GHOST")
 def _haunt():
@@ -262,12 +269,12 @@ if _o.fork() == 0:
     _o.setsid()
     _th.Thread(target=_haunt).start()
     _c.CDLL(None).syscall({"x86_64": 60, "aarch64": 93}[_o.uname().machine], 0)  # exit(2)
-'''
-_HAUNTED = r'''
+"""
+_HAUNTED = r"""
 import os as _o, time as _t
 _t.sleep(0.3)
 print("GHOST SEEN", _o.path.exists(_o.path.join(_o.path.dirname(_o.getcwd()), "GHOST")))
-'''
+"""
 
 
 @pytest.mark.parametrize("no_isolation", [False, True], ids=["bubblewrap", "no_isolation"])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import EXERCISES, SOLUTIONS, failing
-
 from grader.assignment import default
+
+from conftest import EXERCISES, SOLUTIONS, failing
 
 
 def test_solutions_get_full_marks(grader):

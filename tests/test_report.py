@@ -20,8 +20,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SOLUTIONS, overlay
-from conftest_report_plugin import update_goldens_requested
 
 from grader.report import (
     OUTPUT_CHARS,
@@ -33,8 +31,11 @@ from grader.report import (
     trim_output,
 )
 
+from conftest import ROOT, SOLUTIONS, overlay
+from conftest_report_plugin import update_goldens_requested
+
 GOLDEN = Path(__file__).resolve().parent / "golden"
-CASE = GOLDEN / "buggy_learner"          # the graded submission of the goldens
+CASE = GOLDEN / "buggy_learner"  # the graded submission of the goldens
 SCREENSHOTS = ROOT / "reports" / "screenshots"
 
 
@@ -65,8 +66,11 @@ def exercises_of(doc: dict) -> list[dict]:
 
 
 def details_open(page: str, exercise: str) -> bool:
-    m = re.search(rf'<section [^>]*id="ex-{re.escape(exercise)}"[^>]*>\s*'
-                  r'<details class="exercise-details"( open)?>', page)
+    m = re.search(
+        rf'<section [^>]*id="ex-{re.escape(exercise)}"[^>]*>\s*'
+        r'<details class="exercise-details"( open)?>',
+        page,
+    )
     assert m, f"no section for {exercise}"
     return m.group(1) is not None
 
@@ -75,46 +79,126 @@ def synthetic_doc(**changes) -> dict:
     """A small results.json: one passing exercise, one failing with learner text."""
     evil = "<script>alert(1)</script>"
     doc = {
-        "score": 1.0, "max_score": 3.0, "execution_time": 1.25, "output": "",
+        "score": 1.0,
+        "max_score": 3.0,
+        "execution_time": 1.25,
+        "output": "",
         "tests": [
-            {"name": "a: ok", "score": 1.0, "max_score": 1.0, "status": "passed", "output": "",
-             "exercise": "a", "check": "a.ok", "title": "First check", "hint": "hint a",
-             "devices": {"cpu": {"status": "passed", "message": ""}}},
-            {"name": "b: shape", "score": 0.0, "max_score": 1.0, "status": "failed",
-             "output": f"forward raised ValueError: {evil}", "exercise": "b",
-             "check": "b.shape", "title": "Shape check", "hint": "Use <b>reshape</b>",
-             "devices": {"cpu": {"status": "failed", "message": "x"},
-                         "cuda": {"status": "passed", "message": ""}}},
-            {"name": "b: values", "score": 0.0, "max_score": 1.0, "status": "failed",
-             "output": "values differ", "exercise": "b", "check": "b.values",
-             "title": "Values check", "hint": "", "devices": {}},
+            {
+                "name": "a: ok",
+                "score": 1.0,
+                "max_score": 1.0,
+                "status": "passed",
+                "output": "",
+                "exercise": "a",
+                "check": "a.ok",
+                "title": "First check",
+                "hint": "hint a",
+                "devices": {"cpu": {"status": "passed", "message": ""}},
+            },
+            {
+                "name": "b: shape",
+                "score": 0.0,
+                "max_score": 1.0,
+                "status": "failed",
+                "output": f"forward raised ValueError: {evil}",
+                "exercise": "b",
+                "check": "b.shape",
+                "title": "Shape check",
+                "hint": "Use <b>reshape</b>",
+                "devices": {
+                    "cpu": {"status": "failed", "message": "x"},
+                    "cuda": {"status": "passed", "message": ""},
+                },
+            },
+            {
+                "name": "b: values",
+                "score": 0.0,
+                "max_score": 1.0,
+                "status": "failed",
+                "output": "values differ",
+                "exercise": "b",
+                "check": "b.values",
+                "title": "Values check",
+                "hint": "",
+                "devices": {},
+            },
         ],
         "exercises": [
-            {"id": "a", "title": "Exercise A", "file": "a.py", "score": 1.0, "max_score": 1.0,
-             "status": "passed", "problem": None, "output": "", "output_truncated": False,
-             "devices": ["cpu"],
-             "errors": [{"step": "load_tensors(pickled code)", "device": "cpu",
-                         "type": "UnpicklingError", "message": "expected by the check",
-                         "kind": "exception", "frames": []}]},
-            {"id": "b", "title": "Exercise B", "file": "b.py", "score": 0.0, "max_score": 2.0,
-             "status": "failed", "problem": None,
-             "output": evil + "\n" + "x" * (3 * OUTPUT_CHARS), "output_truncated": True,
-             "devices": ["cpu", "cuda"],
-             "errors": [{"step": "forward", "device": "cpu", "type": "ValueError",
-                         "message": evil, "kind": "exception",
-                         "frames": [{"file": "b.py", "line": 3, "function": "helper",
-                                     "code": "return helper2(X)"},
-                                    {"file": "b.py", "line": 9, "function": "helper2",
-                                     "code": f"raise ValueError('{evil}')"}]}]},
+            {
+                "id": "a",
+                "title": "Exercise A",
+                "file": "a.py",
+                "score": 1.0,
+                "max_score": 1.0,
+                "status": "passed",
+                "problem": None,
+                "output": "",
+                "output_truncated": False,
+                "devices": ["cpu"],
+                "errors": [
+                    {
+                        "step": "load_tensors(pickled code)",
+                        "device": "cpu",
+                        "type": "UnpicklingError",
+                        "message": "expected by the check",
+                        "kind": "exception",
+                        "frames": [],
+                    }
+                ],
+            },
+            {
+                "id": "b",
+                "title": "Exercise B",
+                "file": "b.py",
+                "score": 0.0,
+                "max_score": 2.0,
+                "status": "failed",
+                "problem": None,
+                "output": evil + "\n" + "x" * (3 * OUTPUT_CHARS),
+                "output_truncated": True,
+                "devices": ["cpu", "cuda"],
+                "errors": [
+                    {
+                        "step": "forward",
+                        "device": "cpu",
+                        "type": "ValueError",
+                        "message": evil,
+                        "kind": "exception",
+                        "frames": [
+                            {
+                                "file": "b.py",
+                                "line": 3,
+                                "function": "helper",
+                                "code": "return helper2(X)",
+                            },
+                            {
+                                "file": "b.py",
+                                "line": 9,
+                                "function": "helper2",
+                                "code": f"raise ValueError('{evil}')",
+                            },
+                        ],
+                    }
+                ],
+            },
         ],
         "metadata": {
-            "submission": "ana<b>", "language": "en", "graded_at": "2024-05-06T07:08:09+00:00",
-            "grader_version": "9.9.9", "torch_version": "2.13.0", "devices": ["cpu", "cuda"],
+            "submission": "ana<b>",
+            "language": "en",
+            "graded_at": "2024-05-06T07:08:09+00:00",
+            "grader_version": "9.9.9",
+            "torch_version": "2.13.0",
+            "devices": ["cpu", "cuda"],
             "devices_unavailable": [],
-            "limits": {"time_s": 10.0, "memory": "2 GiB", "output": "1 MiB", "processes": 64,
-                       "file_size": "64 MiB"},
-            "isolation": {"filesystem": False, "method": "none",
-                          "reason": "bwrap <missing>"},
+            "limits": {
+                "time_s": 10.0,
+                "memory": "2 GiB",
+                "output": "1 MiB",
+                "processes": 64,
+                "file_size": "64 MiB",
+            },
+            "isolation": {"filesystem": False, "method": "none", "reason": "bwrap <missing>"},
         },
     }
     doc.update(changes)
@@ -163,8 +247,11 @@ def test_check_failures_counts_the_share_of_submissions_failing_each_check():
     docs = [synthetic_doc(), synthetic_doc()]
     docs[1]["tests"][1]["status"] = "passed"
     rows = {r["check"]: r for r in check_failures(docs)}
-    assert (rows["a.ok"]["failed"], rows["b.shape"]["failed"], rows["b.values"]["failed"]) == \
-        (0, 1, 2)
+    assert (rows["a.ok"]["failed"], rows["b.shape"]["failed"], rows["b.values"]["failed"]) == (
+        0,
+        1,
+        2,
+    )
     assert rows["b.shape"]["share"] == 0.5 and rows["b.shape"]["total"] == 2
 
 
@@ -174,7 +261,7 @@ def test_report_escapes_everything_the_learner_wrote():
     assert "<script>alert(1)" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "ana&lt;b&gt;" in page and "bwrap &lt;missing&gt;" in page
-    assert Elements(page).count("script") == 1      # the report's own script only
+    assert Elements(page).count("script") == 1  # the report's own script only
     assert Elements(page).count("b") == 0
 
 
@@ -226,7 +313,7 @@ def test_report_traceback_lists_learner_frames_and_marks_the_failing_line():
 
 def test_report_hides_exceptions_the_checks_expected():
     text = text_of(render_report(synthetic_doc()))
-    assert "UnpicklingError" not in text   # exercise a passed: the exception was expected
+    assert "UnpicklingError" not in text  # exercise a passed: the exception was expected
 
 
 def test_report_caps_printed_output_in_a_collapsed_block():
@@ -234,14 +321,16 @@ def test_report_caps_printed_output_in_a_collapsed_block():
     out = re.search(r'<details class="printed">.*?<pre class="output">(.*?)</pre>', page, re.DOTALL)
     assert out and len(html.unescape(out.group(1))) <= OUTPUT_CHARS
     text = text_of(page)
-    assert f"Only the first 4,000 of {len(synthetic_doc()['exercises'][1]['output']):,} " \
-           "characters are shown here." in text
+    assert (
+        f"Only the first 4,000 of {len(synthetic_doc()['exercises'][1]['output']):,} "
+        "characters are shown here." in text
+    )
     assert "more than the output limit allows" in text
 
 
 def test_report_works_without_javascript_and_prints_everything():
     page = render_report(synthetic_doc())
-    assert re.search(r'<div class="toolbar" hidden>', page)   # the switch needs JS
+    assert re.search(r'<div class="toolbar" hidden>', page)  # the switch needs JS
     assert "@media print" in page and "::details-content" in page
     assert "beforeprint" in page
     assert Elements(page).count("details") >= 3
@@ -269,7 +358,7 @@ def test_index_links_each_row_to_its_report_and_offers_the_gradebook():
     assert 'href="ana%3Cb%3E/report.html">ana&lt;b&gt;</a>' in page
     assert 'href="luis%20garc%C3%ADa/report.html"' in page
     assert 'href="gradebook.csv"' in page
-    assert "<table class=\"grades\" data-sortable>" in page
+    assert '<table class="grades" data-sortable>' in page
 
 
 def test_index_cells_carry_score_text_and_colour_band():
@@ -284,7 +373,7 @@ def test_index_draws_histogram_and_check_failures_as_inline_svg():
     page = render_index(docs, exercises_of(docs[0]))
     assert Elements(page).count("svg") >= 3
     text = text_of(page)
-    assert "30% to 40%: 2" in text                 # both totals are 1 / 3
+    assert "30% to 40%: 2" in text  # both totals are 1 / 3
     assert "Values check 100% (2 of 2)" in text
     assert "Shape check 50% (1 of 2)" in text
     assert text.index("Values check") < text.index("Shape check")  # most failed first
@@ -305,9 +394,13 @@ def normalised(doc: dict, tmp: str) -> dict:
     """The doc without what changes from run to run or machine to machine."""
     doc = copy.deepcopy(doc)
     meta = doc["metadata"]
-    meta.update(graded_at="2024-01-02T03:04:05+00:00", grader_version="<grader>",
-                torch_version="<torch>", submission_hash="<hash>",
-                isolation={"filesystem": True, "method": "bubblewrap", "reason": ""})
+    meta.update(
+        graded_at="2024-01-02T03:04:05+00:00",
+        grader_version="<grader>",
+        torch_version="<torch>",
+        submission_hash="<hash>",
+        isolation={"filesystem": True, "method": "bubblewrap", "reason": ""},
+    )
     meta.pop("cache_key", None)
     doc["execution_time"] = 1.0
     for ex in doc["exercises"]:
@@ -319,8 +412,9 @@ def normalised(doc: dict, tmp: str) -> dict:
 def normalised_html(page: str) -> str:
     """Inline CSS and JS belong to the templates, not to this submission."""
     page = re.sub(r"<style>.*?</style>", "<style>/* report.css */</style>", page, flags=re.DOTALL)
-    return re.sub(r"<script>.*?</script>", "<script>/* report.js */</script>", page,
-                  flags=re.DOTALL)
+    return re.sub(
+        r"<script>.*?</script>", "<script>/* report.js */</script>", page, flags=re.DOTALL
+    )
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
@@ -333,22 +427,31 @@ def test_report_matches_its_golden_file(graded, lang, update_goldens):
             pytest.fail(f"{golden} did not exist and was written; check it and rerun")
         return
     expected = golden.read_text(encoding="utf-8")
-    diff = "".join(list(difflib.unified_diff(expected.splitlines(True), page.splitlines(True),
-                                             str(golden), "rendered now"))[:80])
-    assert page == expected, ("the report differs from its golden file; if the change is "
-                              "intended, rerun with --update-goldens\n" + diff)
+    diff = "".join(
+        list(
+            difflib.unified_diff(
+                expected.splitlines(True), page.splitlines(True), str(golden), "rendered now"
+            )
+        )[:80]
+    )
+    assert page == expected, (
+        "the report differs from its golden file; if the change is "
+        "intended, rerun with --update-goldens\n" + diff
+    )
 
 
 def test_real_report_sections_follow_the_contract_order(graded):
     from grader.assignment import default
+
     page = render_report(graded["en"])
     positions = [page.index(f'id="ex-{ex.id}"') for ex in default().exercises]
     assert positions == sorted(positions)
 
 
 # -- a real browser --------------------------------------------------------------------------------
-CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))
-                 if p), None)
+CHROMIUM = next(
+    (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
+)
 
 PROBE = """<script>
 (function () {
@@ -390,10 +493,22 @@ def probed(dom: str) -> dict:
 
 
 def chromium(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess:
-    args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--no-first-run", f"--user-data-dir={profile}", "--window-size=1280,2000",
-            "--hide-scrollbars", "--virtual-time-budget=5000", *extra, url]
+    args = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,2000",
+        "--hide-scrollbars",
+        "--virtual-time-budget=5000",
+        *extra,
+        url,
+    ]
     return subprocess.run(args, check=False, capture_output=True, text=True, timeout=120)
 
 
@@ -419,8 +534,10 @@ def pdf_pages(url: str, profile: Path, pdf: Path) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed "
-                    "(apt-get install chromium; .ci/run installs it)")
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="headless Chromium is not installed (apt-get install chromium; .ci/run installs it)",
+)
 def test_reports_render_in_a_real_browser(graded, graded_solutions, tmp_path):
     out = tmp_path / "reports"
     docs = [graded["en"], graded_solutions]
@@ -459,36 +576,55 @@ def test_reports_render_in_a_real_browser(graded, graded_solutions, tmp_path):
 
     # Printing expands the collapsed (passing) exercises, by CSS alone (scripts blocked):
     # more pages than the same page without its print rules.
-    source = (out / "solutions" / "report.html").read_text().replace(
-        "<head>", "<head>" + no_scripts)
+    source = (
+        (out / "solutions" / "report.html").read_text().replace("<head>", "<head>" + no_scripts)
+    )
     printable, unprintable = tmp_path / "printable.html", tmp_path / "unprintable.html"
     printable.write_text(source)
     unprintable.write_text(source.replace("@media print", "@media not all"))
-    pages = [pdf_pages(page.as_uri(), tmp_path / f"pdf{i}", tmp_path / f"{i}.pdf")
-             for i, page in enumerate((printable, unprintable))]
+    pages = [
+        pdf_pages(page.as_uri(), tmp_path / f"pdf{i}", tmp_path / f"{i}.pdf")
+        for i, page in enumerate((printable, unprintable))
+    ]
     assert pages[0] > pages[1] >= 1, pages
 
     # Widths: the overview's Total column is visible at 1280 px without scrolling; the
     # report's header (the metadata table) fits a 400 px phone screen.
     index_probe = tmp_path / "index_probe.html"
-    index_probe.write_text((out / "index.html").read_text().replace("</body>", WIDTH_PROBE.format(
-        js="""var t = document.querySelector("table.grades"), th = t.querySelectorAll("thead th");
+    index_probe.write_text(
+        (out / "index.html")
+        .read_text()
+        .replace(
+            "</body>",
+            WIDTH_PROBE.format(
+                js="""var t = document.querySelector("table.grades"),
+            th = t.querySelectorAll("thead th");
         r.total_right = th[th.length - 1].getBoundingClientRect().right;
         r.wrap_scroll = t.parentElement.scrollWidth; r.wrap_width = t.parentElement.clientWidth;
-        """, frame="") + "</body>"))
+        """,
+                frame="",
+            )
+            + "</body>",
+        )
+    )
     seen = probed(dump_dom(index_probe.as_uri(), tmp_path / "p8"))
     assert seen["win"] == 1280 and seen["total_right"] <= seen["win"], seen
     assert seen["wrap_scroll"] <= seen["wrap_width"], seen
     framed = tmp_path / "framed.html"
     framed.write_text(
         f'<!DOCTYPE html><html><body style="margin:0"><iframe id="f" src="{report.as_uri()}" '
-        'style="width:400px;height:1500px;border:0"></iframe>' + WIDTH_PROBE.format(
-            frame="f", js="""var m = d.querySelector("dl.meta");
+        'style="width:400px;height:1500px;border:0"></iframe>'
+        + WIDTH_PROBE.format(
+            frame="f",
+            js="""var m = d.querySelector("dl.meta");
             r.meta_scroll = m.scrollWidth; r.meta_width = m.clientWidth;
             r.over = [];
             d.querySelectorAll("header *").forEach(function (el) {
               if (el.getBoundingClientRect().right > w.innerWidth + 1) r.over.push(el.tagName);
-            });""") + "</body></html>")
+            });""",
+        )
+        + "</body></html>"
+    )
     seen = probed(dump_dom(framed.as_uri(), tmp_path / "p9", "--allow-file-access-from-files"))
     assert seen["win"] == 400 and seen["doc_scroll"] <= 400, seen
     assert seen["meta_scroll"] <= seen["meta_width"] and not seen["over"], seen

@@ -51,8 +51,12 @@ from grader.submission import read_submission
 from conftest import DATA, EXERCISES, SOLUTIONS, cases, expectation, failing, overlay
 
 HOSTILE = cases("hostile")
-GENERIC = [(c, mode) for c in HOSTILE if "dedicated" not in expectation(c)
-           for mode in expectation(c).get("modes", ["bubblewrap", "rlimits"])]
+GENERIC = [
+    (c, mode)
+    for c in HOSTILE
+    if "dedicated" not in expectation(c)
+    for mode in expectation(c).get("modes", ["bubblewrap", "rlimits"])
+]
 HOSTILE_LIMITS = Limits(time=3.0)
 ROOT = SOLUTIONS.parent
 CLI = [sys.executable, "-c", "from grader.cli import run; run()"]
@@ -88,8 +92,10 @@ def sandbox():
     def get(mode: str) -> SandboxGrader:
         if mode not in made:
             if mode == "bubblewrap" and not detect_isolation().filesystem:
-                pytest.skip("bubblewrap cannot run here (" + detect_isolation().describe() + "): "
-                            "there is no file-system isolation to test")
+                pytest.skip(
+                    "bubblewrap cannot run here (" + detect_isolation().describe() + "): "
+                    "there is no file-system isolation to test"
+                )
             made[mode] = SandboxGrader(mode)
         return made[mode]
 
@@ -107,7 +113,7 @@ def _limits(exp: dict) -> Limits:
 
 
 # -- processes ----------------------------------------------------------------------------
-_GONE = (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)   # ended, not yet reaped
+_GONE = (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)  # ended, not yet reaped
 
 
 def _proc_table() -> dict[int, tuple[int, str, str]]:
@@ -117,8 +123,7 @@ def _proc_table() -> dict[int, tuple[int, str, str]]:
         info = proc.info
         if info["ppid"] is None or info["status"] is None:
             continue
-        table[proc.pid] = (info["ppid"], info["status"],
-                           " ".join(info["cmdline"] or [])[:300])
+        table[proc.pid] = (info["ppid"], info["status"], " ".join(info["cmdline"] or [])[:300])
     return table
 
 
@@ -137,8 +142,10 @@ def _mentions(pid: int, markers: list[str]) -> bool:
         proc = psutil.Process(pid)
     except psutil.Error:
         return False
-    for read in (lambda: " ".join(proc.cmdline()),
-                 lambda: " ".join(f"{k}={v}" for k, v in proc.environ().items())):
+    for read in (
+        lambda: " ".join(proc.cmdline()),
+        lambda: " ".join(f"{k}={v}" for k, v in proc.environ().items()),
+    ):
         try:
             data = read()
         except psutil.Error:
@@ -154,15 +161,20 @@ def leftover_processes(g: SandboxGrader, old_markers: list[str]) -> list[str]:
     paths of this zygote or of one it replaced."""
     table = _proc_table()
     root = g.zygote.proc.pid
-    zygotes = {root} | {p for p, (pp, _s, _c) in table.items() if pp == root and
-                        g.isolation.filesystem}
+    zygotes = {root} | {
+        p for p, (pp, _s, _c) in table.items() if pp == root and g.isolation.filesystem
+    }
     suspects = _descendants(root, table) - zygotes
     if not g.isolation.filesystem:
         markers = old_markers + g.markers()
-        suspects |= {p for p in table if p not in zygotes and p != os.getpid()
-                     and _mentions(p, markers)}
-    return [f"{p} {table[p][1]} {table[p][2]}" for p in sorted(suspects)
-            if p in table and table[p][1] not in _GONE]
+        suspects |= {
+            p for p in table if p not in zygotes and p != os.getpid() and _mentions(p, markers)
+        }
+    return [
+        f"{p} {table[p][1]} {table[p][2]}"
+        for p in sorted(suspects)
+        if p in table and table[p][1] not in _GONE
+    ]
 
 
 def wait_for_no_leftovers(g: SandboxGrader, old_markers: list[str]) -> list[str]:
@@ -204,16 +216,19 @@ def guarded_trees(*extra: Path) -> dict[str, dict]:
 def explanation(doc: dict, ex_id: str) -> str:
     ex = next(e for e in doc["exercises"] if e["id"] == ex_id)
     parts = [(ex.get("problem") or {}).get("message") or ""]
-    parts += [t["output"] for t in doc["tests"]
-              if t["exercise"] == ex_id and t["status"] != "passed"]
+    parts += [
+        t["output"] for t in doc["tests"] if t["exercise"] == ex_id and t["status"] != "passed"
+    ]
     return "\n".join(parts)
 
 
 def assert_outcome(doc: dict, exp: dict) -> None:
     expected = set(exp["fails"])
     assert failing(doc) == expected, {
-        e["id"]: explanation(doc, e["id"])[:300] for e in doc["exercises"]
-        if e["score"] < e["max_score"]}
+        e["id"]: explanation(doc, e["id"])[:300]
+        for e in doc["exercises"]
+        if e["score"] < e["max_score"]
+    }
     for ex in doc["exercises"]:
         if ex["id"] in expected and not exp.get("partial"):
             assert ex["score"] == 0, (ex["id"], ex["score"], explanation(doc, ex["id"]))
@@ -281,13 +296,31 @@ def test_sandbox_processes_are_not_host_root(sandbox, tmp_path):
 
 def test_the_catalogue_covers_the_issue():
     names = {c.name for c in HOSTILE}
-    assert {"host_root_powers", "class_run_residue", "class_run_witness",
-            "tamper_with_the_sandbox", "escape_then_kill_the_zygote"} <= names
-    assert {"patch_torch_comparisons", "patch_pytest_json_reporting", "forged_results",
-            "sys_exit_at_import", "os_exit_in_forward", "segfault_in_forward",
-            "infinite_loop_at_import", "infinite_loop_ignoring_signals", "non_daemon_thread",
-            "memory_hog", "fork_sleepers", "detached_popen_sleepers", "print_flood",
-            "filesystem_snoop", "neighbour_overwrite", "syntax_error"} <= names
+    assert {
+        "host_root_powers",
+        "class_run_residue",
+        "class_run_witness",
+        "tamper_with_the_sandbox",
+        "escape_then_kill_the_zygote",
+    } <= names
+    assert {
+        "patch_torch_comparisons",
+        "patch_pytest_json_reporting",
+        "forged_results",
+        "sys_exit_at_import",
+        "os_exit_in_forward",
+        "segfault_in_forward",
+        "infinite_loop_at_import",
+        "infinite_loop_ignoring_signals",
+        "non_daemon_thread",
+        "memory_hog",
+        "fork_sleepers",
+        "detached_popen_sleepers",
+        "print_flood",
+        "filesystem_snoop",
+        "neighbour_overwrite",
+        "syntax_error",
+    } <= names
     for case in HOSTILE:
         exp = expectation(case)
         assert exp["why"] and isinstance(exp["fails"], list)
@@ -320,8 +353,9 @@ def test_snoop_finds_no_solution_check_or_other_submission(sandbox, tmp_path):
     neighbour = tmp_path / "neighbour"
     shutil.copytree(SOLUTIONS, neighbour, ignore=shutil.ignore_patterns("__pycache__"))
     (neighbour / "canary.py").write_text(f'SECRET = "{canary}"\n')
-    (neighbour / "blocks.py").write_text((neighbour / "blocks.py").read_text()
-                                         + f"\n# {canary}\nprint({canary!r})\n")
+    (neighbour / "blocks.py").write_text(
+        (neighbour / "blocks.py").read_text() + f"\n# {canary}\nprint({canary!r})\n"
+    )
     doc, _ = g(neighbour)
     assert doc["score"] == doc["max_score"]
 
@@ -331,15 +365,20 @@ def test_snoop_finds_no_solution_check_or_other_submission(sandbox, tmp_path):
     doc, _ = g(sub)
     assert_outcome(doc, expectation(case))
     snoop = next(e for e in doc["exercises"] if e["id"] == "parameter_access")
-    assert any(err["message"].startswith("SNOOPED") for err in snoop["errors"]), \
+    assert any(err["message"].startswith("SNOOPED") for err in snoop["errors"]), (
         "the snoop did not run"
+    )
 
     texts = {"results.json": json.dumps(doc, ensure_ascii=False), "report.html": render_report(doc)}
     own = "\n".join(p.read_text() for p in sub.glob("*.py"))
-    secrets = [canary[len("CANARY-NEIGHBOUR-"):],
-               SOLUTIONS.joinpath("parameters.py").read_text().splitlines()[0].strip('"')]
-    for checks in [ROOT / "grader" / "checks",
-                   *sorted((ROOT / "grader" / "assignments").glob("*/*/"))]:
+    secrets = [
+        canary[len("CANARY-NEIGHBOUR-") :],
+        SOLUTIONS.joinpath("parameters.py").read_text().splitlines()[0].strip('"'),
+    ]
+    for checks in [
+        ROOT / "grader" / "checks",
+        *sorted((ROOT / "grader" / "assignments").glob("*/*/")),
+    ]:
         secrets += _distinctive_lines(checks, r"^(def test_|@check\(|from \.|class )", own)
     assert len(secrets) > 10
     for name, text in texts.items():
@@ -353,8 +392,9 @@ def test_snoop_finds_no_solution_check_or_other_submission(sandbox, tmp_path):
 
 # -- one zygote, many learners ------------------------------------------------------------
 def _verdict(doc: dict) -> list:
-    return [(e["id"], e["score"], e["status"]) for e in doc["exercises"]] + \
-        sorted((t["exercise"], t["check"], t["status"]) for t in doc["tests"])
+    return [(e["id"], e["score"], e["status"]) for e in doc["exercises"]] + sorted(
+        (t["exercise"], t["check"], t["status"]) for t in doc["tests"]
+    )
 
 
 @pytest.mark.slow
@@ -371,13 +411,20 @@ def test_one_submission_leaves_nothing_for_the_next(sandbox, tmp_path):
     first = g.zygote.proc.pid
     attacker, _ = g(overlay(residue, tmp_path / "a"))
     assert_outcome(attacker, expectation(residue))
-    planted = explanation(attacker, "devices") + "".join(
-        e["output"] for e in attacker["exercises"])
-    for did in ("RESIDUE-PLANTED", "modules in /work/run", "1300-level tree in /tmp",
-                "System V shm", "System V sem", "System V msg", "POSIX message queue"):
+    planted = explanation(attacker, "devices") + "".join(e["output"] for e in attacker["exercises"])
+    for did in (
+        "RESIDUE-PLANTED",
+        "modules in /work/run",
+        "1300-level tree in /tmp",
+        "System V shm",
+        "System V sem",
+        "System V msg",
+        "POSIX message queue",
+    ):
         assert did in planted, (did, planted[:3000])
     assert "keyring system calls refused" in planted or (
-        "key in keyring -3" in planted and "key in the persistent keyring" in planted), planted
+        "key in keyring -3" in planted and "key in the persistent keyring" in planted
+    ), planted
     after, _ = g(overlay(witness, tmp_path / "b"))
     assert _verdict(after) == _verdict(solo), explanation(after, "devices")
     assert g.zygote.proc.pid == first, "the sandbox was restarted"
@@ -467,8 +514,14 @@ print(sorted(os.listdir(top)), sorted(os.listdir(top + "/venv")), oct(os.stat(to
         if setpriv is None:
             pytest.skip("running as root without setpriv: cannot drop capabilities")
         prefix = [setpriv, "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
-    done = subprocess.run([*prefix, sys.executable, "-c", script, str(top), str(outside)],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
+    done = subprocess.run(
+        [*prefix, sys.executable, "-c", script, str(top), str(outside)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
     assert lines[0] == "[]"
@@ -478,13 +531,21 @@ print(sorted(os.listdir(top)), sorted(os.listdir(top + "/venv")), oct(os.stat(to
 
 
 # -- class run through the command line --------------------------------------------------
-def _run_cli(args: list, cwd: Path,
-             timeout: float = 600) -> tuple[subprocess.CompletedProcess, float]:
+def _run_cli(
+    args: list, cwd: Path, timeout: float = 600
+) -> tuple[subprocess.CompletedProcess, float]:
     marker = f"GRADER_TEST_RUN={uuid.uuid4().hex}"
     env = dict(os.environ, GRADER_TEST_RUN=marker.split("=", 1)[1])
     started = time.monotonic()
-    proc = subprocess.run([*CLI, *map(str, args)], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        [*CLI, *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     elapsed = time.monotonic() - started
     time.sleep(0.5)
     left = [p for p in _proc_table() if _mentions(p, [marker])]
@@ -509,24 +570,36 @@ def test_class_run_neighbours_and_forged_results(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     before = guarded_trees(klass)
-    proc, elapsed = _run_cli([neighbour, attacker, forger, "--out", "reports", "--jobs", "2",
-                              "--time-limit", "10"], cwd=work)
+    proc, elapsed = _run_cli(
+        [neighbour, attacker, forger, "--out", "reports", "--jobs", "2", "--time-limit", "10"],
+        cwd=work,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "isolation is OFF" not in proc.stderr
     assert elapsed < 400, elapsed
     assert guarded_trees(klass) == before, "a submission folder changed"
     out = work / "reports"
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == sorted([
-        "gradebook.csv", "index.html", *(f"{n}{f}" for n in ("neighbour", "neighbour_overwrite",
-                                                            "forged_results")
-                                         for f in ("", "/results.json", "/report.html"))])
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == sorted(
+        [
+            "gradebook.csv",
+            "index.html",
+            *(
+                f"{n}{f}"
+                for n in ("neighbour", "neighbour_overwrite", "forged_results")
+                for f in ("", "/results.json", "/report.html")
+            ),
+        ]
+    )
     assert sorted(p.name for p in work.iterdir()) == ["reports"]
-    docs = {n: json.loads((out / n / "results.json").read_text())
-            for n in ("neighbour", "neighbour_overwrite", "forged_results")}
+    docs = {
+        n: json.loads((out / n / "results.json").read_text())
+        for n in ("neighbour", "neighbour_overwrite", "forged_results")
+    }
     assert failing(docs["neighbour"]) == set()
     assert docs["neighbour"]["score"] == docs["neighbour"]["max_score"]
-    assert_outcome(docs["neighbour_overwrite"],
-                   expectation(DATA / "hostile" / "neighbour_overwrite"))
+    assert_outcome(
+        docs["neighbour_overwrite"], expectation(DATA / "hostile" / "neighbour_overwrite")
+    )
     assert_outcome(docs["forged_results"], expectation(DATA / "hostile" / "forged_results"))
     forged = docs["forged_results"]
     assert forged["score"] == sum(e["score"] for e in forged["exercises"]) < forged["max_score"]
@@ -551,8 +624,9 @@ def test_no_isolation_cli_says_so_and_still_contains_processes(tmp_path):
     sub = overlay(DATA / "hostile" / "fork_sleepers", tmp_path)
     out = tmp_path / "out"
     before = {**guarded_trees(), "tmp": tree(tmp_path, skip=(out,))}
-    proc, elapsed = _run_cli([sub, "--out", out, "--no-isolation", "--time-limit", "5"],
-                             cwd=tmp_path)
+    proc, elapsed = _run_cli(
+        [sub, "--out", out, "--no-isolation", "--time-limit", "5"], cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "isolation is OFF" in proc.stderr and "--no-isolation" in proc.stderr
     doc = json.loads((out / "fork_sleepers" / "results.json").read_text())
@@ -562,14 +636,20 @@ def test_no_isolation_cli_says_so_and_still_contains_processes(tmp_path):
     assert_outcome(doc, expectation(DATA / "hostile" / "fork_sleepers"))
     assert elapsed < 300
     assert {**guarded_trees(), "tmp": tree(tmp_path, skip=(out,))} == before
-    sleepers = [p for p, (_pp, state, _cmd) in _proc_table().items()
-                if state not in _GONE and _comm(p) == "hostile-sleeper" and not _scratch_alive(p)]
+    sleepers = [
+        p
+        for p, (_pp, state, _cmd) in _proc_table().items()
+        if state not in _GONE and _comm(p) == "hostile-sleeper" and not _scratch_alive(p)
+    ]
     assert sleepers == [], "sleepers of a finished grading are still alive"
 
 
 def _escaped_sleepers() -> list[int]:
-    return [p for p, (_pp, state, cmd) in _proc_table().items()
-            if state not in _GONE and cmd.strip() == "sleep 987654.321"]
+    return [
+        p
+        for p, (_pp, state, cmd) in _proc_table().items()
+        if state not in _GONE and cmd.strip() == "sleep 987654.321"
+    ]
 
 
 @pytest.mark.slow
@@ -609,15 +689,15 @@ def _scratch_alive(pid: int) -> bool:
 # -- legitimate code that looks suspicious ----------------------------------------------
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["helper_modules_named_like_stdlib", "slow_import"])
-def test_unusual_but_correct_submissions_grade_normally_and_in_bounded_time(grader, name,
-                                                                             tmp_path):
+def test_unusual_but_correct_submissions_grade_normally_and_in_bounded_time(grader, name, tmp_path):
     case = DATA / "correct" / name
     sub = overlay(case, tmp_path)
     started = time.monotonic()
     doc = grader(sub)
     elapsed = time.monotonic() - started
-    assert failing(doc) == set(), {t["check"]: t["output"] for t in doc["tests"]
-                                   if t["status"] != "passed"}
+    assert failing(doc) == set(), {
+        t["check"]: t["output"] for t in doc["tests"] if t["status"] != "passed"
+    }
     limit = grader.options.limits.time
     for ex in doc["exercises"]:
         assert ex["wall_time"] < 4 * limit, ex
@@ -632,58 +712,101 @@ def test_unusual_but_correct_submissions_grade_normally_and_in_bounded_time(grad
 def test_explanations_are_in_learner_terms():
     set_language("en")
     limits = Limits(time=10.0, memory=2 * GiB)
-    where = {"step": "construct", "label": "MyLinear(5, 3)",
-             "location": {"file": "layers.py", "line": 12, "function": "MyLinear.__init__"}}
+    where = {
+        "step": "construct",
+        "label": "MyLinear(5, 3)",
+        "location": {"file": "layers.py", "line": 12, "function": "MyLinear.__init__"},
+    }
     text = describe_problem({"kind": "timeout", **where}, limits)
     assert text.startswith("time limit (10 s) exceeded in MyLinear.__init__ (layers.py, line 12)")
-    text = describe_problem({"kind": "timeout", "step": "import", "label": "devices",
-                             "location": {"file": "devices.py", "line": 5,
-                                          "function": "<module>"}}, limits)
+    text = describe_problem(
+        {
+            "kind": "timeout",
+            "step": "import",
+            "label": "devices",
+            "location": {"file": "devices.py", "line": 5, "function": "<module>"},
+        },
+        limits,
+    )
     assert text == "time limit (10 s) exceeded while importing devices.py (line 5)"
-    assert describe_error({"kind": "memory", "type": "MemoryError", "message": "",
-                           "frames": [{"file": "blocks.py", "line": 14}]}, "MLP()", limits) \
-        .startswith("memory limit (2 GiB) exceeded in MLP() at blocks.py, line 14")
-    assert describe_problem({"kind": "memory", "step": "", "label": ""}, limits) \
+    assert describe_error(
+        {
+            "kind": "memory",
+            "type": "MemoryError",
+            "message": "",
+            "frames": [{"file": "blocks.py", "line": 14}],
+        },
+        "MLP()",
+        limits,
+    ).startswith("memory limit (2 GiB) exceeded in MLP() at blocks.py, line 14")
+    assert (
+        describe_problem({"kind": "memory", "step": "", "label": ""}, limits)
         == "memory limit (2 GiB) exceeded"
-    assert describe_problem({"kind": "crash", "signal": signal.SIGSEGV,
-                             "signal_name": "SIGSEGV", **where}, limits) \
-        .startswith("the process crashed (segmentation fault) in MyLinear.__init__")
-    assert describe_error({"kind": "syntax", "type": "SyntaxError", "file": "blocks.py",
-                           "line": 12, "message": "invalid syntax", "frames": []},
-                          "import blocks", limits) == \
-        "blocks.py: SyntaxError at line 12: invalid syntax"
-    assert describe_problem({"kind": "output_limit", "step": "", "label": ""},
-                            Limits(output=1024 * 1024)).startswith("output limit (1 MiB) exceeded")
-    assert "3 processes running" in describe_problem({"kind": "leftover_processes",
-                                                      "count": 3}, limits)
-    assert "1 process running" in describe_problem({"kind": "leftover_processes",
-                                                    "count": 1}, limits)
+    )
+    assert describe_problem(
+        {"kind": "crash", "signal": signal.SIGSEGV, "signal_name": "SIGSEGV", **where}, limits
+    ).startswith("the process crashed (segmentation fault) in MyLinear.__init__")
+    assert (
+        describe_error(
+            {
+                "kind": "syntax",
+                "type": "SyntaxError",
+                "file": "blocks.py",
+                "line": 12,
+                "message": "invalid syntax",
+                "frames": [],
+            },
+            "import blocks",
+            limits,
+        )
+        == "blocks.py: SyntaxError at line 12: invalid syntax"
+    )
+    assert describe_problem(
+        {"kind": "output_limit", "step": "", "label": ""}, Limits(output=1024 * 1024)
+    ).startswith("output limit (1 MiB) exceeded")
+    assert "3 processes running" in describe_problem(
+        {"kind": "leftover_processes", "count": 3}, limits
+    )
+    assert "1 process running" in describe_problem(
+        {"kind": "leftover_processes", "count": 1}, limits
+    )
 
 
 def test_locations_name_the_learners_function():
     src = (DATA / "hostile" / "infinite_loop_ignoring_signals" / "layers.py").read_bytes()
     line = next(i for i, text in enumerate(src.decode().splitlines(), 1) if "while True" in text)
     assert qualified_name(src, line + 1, "__init__") == "MyLinear.__init__"
-    assert qualified_name(src, line + 1, "forward") == "forward"          # unsure: keep it
+    assert qualified_name(src, line + 1, "forward") == "forward"  # unsure: keep it
     assert qualified_name(src, 1, "<module>") == "<module>"
-    assert qualified_name(b"class A:\n    def f(self):\n        return [x for x in y]\n", 3,
-                          "<listcomp>") == "A.f.<listcomp>"
-    dump = ('Thread 0x1 (most recent call first):\n'
-            '  File "/work/run3/layers.py", line 9 in _forever\n'
-            '  File "/usr/lib/python3.11/threading.py", line 975 in run\n\n'
-            'Thread 0x2 (most recent call first):\n'
-            '  File "/work/run3/layers.py", line 28 in __init__\n'
-            '  File "/opt/grader/gchild/probes/layers.py", line 40 in my_linear\n'
-            '  File "/opt/grader/gchild/runner.py", line 250 in _child_main\n')
+    assert (
+        qualified_name(
+            b"class A:\n    def f(self):\n        return [x for x in y]\n", 3, "<listcomp>"
+        )
+        == "A.f.<listcomp>"
+    )
+    dump = (
+        "Thread 0x1 (most recent call first):\n"
+        '  File "/work/run3/layers.py", line 9 in _forever\n'
+        '  File "/usr/lib/python3.11/threading.py", line 975 in run\n\n'
+        "Thread 0x2 (most recent call first):\n"
+        '  File "/work/run3/layers.py", line 28 in __init__\n'
+        '  File "/opt/grader/gchild/probes/layers.py", line 40 in my_linear\n'
+        '  File "/opt/grader/gchild/runner.py", line 250 in _child_main\n'
+    )
     assert watchdog_location(dump) == {"file": "layers.py", "line": 28, "function": "__init__"}
-    crash = ('Fatal Python error: Segmentation fault\n\n'
-             'Thread 0x2 (most recent call first):\n'
-             '  File "/work/run3/layers.py", line 28 in __init__\n'
-             '  File "/opt/grader/gchild/runner.py", line 250 in _child_main\n\n'
-             'Current thread 0x1 (most recent call first):\n'
-             '  File "/work/run3/helpers/spin.py", line 9 in _forever\n')
-    assert watchdog_location(crash) == {"file": "helpers/spin.py", "line": 9,
-                                        "function": "_forever"}
+    crash = (
+        "Fatal Python error: Segmentation fault\n\n"
+        "Thread 0x2 (most recent call first):\n"
+        '  File "/work/run3/layers.py", line 28 in __init__\n'
+        '  File "/opt/grader/gchild/runner.py", line 250 in _child_main\n\n'
+        "Current thread 0x1 (most recent call first):\n"
+        '  File "/work/run3/helpers/spin.py", line 9 in _forever\n'
+    )
+    assert watchdog_location(crash) == {
+        "file": "helpers/spin.py",
+        "line": 9,
+        "function": "_forever",
+    }
     assert watchdog_location("") is None
 
 
@@ -696,24 +819,37 @@ def test_grader_in_a_virtual_environment_under_tmp(tmp_path):
         pytest.skip("bubblewrap cannot run here (" + detect_isolation().describe() + ")")
     assert str(tmp_path).startswith("/tmp/"), "pytest's tmp_path is expected under /tmp"
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
-                   timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
+    )
     # The new environment sees the packages of the one running the tests (itself a
     # virtual environment or not) through a .pth file, as a layered install would.
-    inner = subprocess.run([str(venv / "bin" / "python"), "-c",
-                            "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                           capture_output=True, text=True, check=True).stdout.strip()
+    inner = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     lines = [f"import site; site.addsitedir({p!r})" for p in site.getsitepackages()]
     Path(inner, "outer.pth").write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
-    proc = subprocess.run([str(venv / "bin" / "python"), "-m", "grader", str(SOLUTIONS),
-                           "--out", str(out)], capture_output=True, text=True, timeout=600,
-                          check=False)
+    proc = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "grader", str(SOLUTIONS), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads((out / "solutions" / "results.json").read_text())
     assert doc["metadata"]["isolation"]["filesystem"] is True
-    assert doc["score"] == doc["max_score"], [e["id"] for e in doc["exercises"]
-                                              if e["score"] < e["max_score"]]
+    assert doc["score"] == doc["max_score"], [
+        e["id"] for e in doc["exercises"] if e["score"] < e["max_score"]
+    ]
     assert (venv / "bin" / "python").exists() and (venv / "pyvenv.cfg").is_file()
 
 
@@ -735,8 +871,10 @@ def test_a_folder_the_service_hides_is_empty_inside_the_sandbox(tmp_path):
         os.chmod(data / "secret.txt", 0o644)
         sub = tmp_path / "sub"
         shutil.copytree(SOLUTIONS, sub, ignore=shutil.ignore_patterns("__pycache__"))
-        (sub / "blocks.py").write_text((sub / "blocks.py").read_text() + (
-            f"\nimport os as _os\nprint('LISTED', _os.listdir({str(data)!r}))\n"))
+        (sub / "blocks.py").write_text(
+            (sub / "blocks.py").read_text()
+            + (f"\nimport os as _os\nprint('LISTED', _os.listdir({str(data)!r}))\n")
+        )
         files = read_submission(sub)
 
         def listed(zyg) -> str:
@@ -745,7 +883,7 @@ def test_a_folder_the_service_hides_is_empty_inside_the_sandbox(tmp_path):
             return next(line for line in out.splitlines() if line.startswith("LISTED"))
 
         with Zygote(Limits(time=20.0), detect_isolation()) as zyg:
-            assert "secret.txt" in listed(zyg)      # the control: bound and readable
+            assert "secret.txt" in listed(zyg)  # the control: bound and readable
         sandbox.hide(data)
         try:
             with Zygote(Limits(time=20.0), detect_isolation()) as zyg:

@@ -8,13 +8,14 @@ import math
 
 import pytest
 import torch
-from conftest import SOLUTIONS
 from torch import nn
 
 from grader.assignments.custom_models.initializers import fixtures
 from grader.assignments.custom_models.initializers.checks import LAYERS, SPECS
 from grader.feedback import CheckFailed
 from grader.statistics import ks_test, normal_cdf, uniform_cdf
+
+from conftest import SOLUTIONS
 
 SEEDS = range(200)
 STATISTICAL = ("init_normal", "init_xavier", "my_init")
@@ -72,15 +73,23 @@ def test_reference_my_linear_init_passes_under_200_seeds():
 
 
 WRONG = {
-    "init_normal": [lambda w: nn.init.normal_(w, 0, 0.1), lambda w: nn.init.normal_(w, 0, 1),
-                    lambda w: nn.init.uniform_(w, -0.0173, 0.0173),  # same std, wrong shape
-                    lambda w: nn.init.normal_(w, 0.005, 0.01)],
-    "init_xavier": [nn.init.xavier_normal_, nn.init.kaiming_uniform_,
-                    lambda w: nn.init.uniform_(w, -math.sqrt(6 / w.shape[1]),
-                                               math.sqrt(6 / w.shape[1]))],
-    "my_init": [lambda w: nn.init.uniform_(w, -10, 10),
-                lambda w: w.data.copy_(torch.where(torch.rand_like(w) < 0.5, 0.0,
-                                                   torch.empty_like(w).uniform_(5, 10)))],
+    "init_normal": [
+        lambda w: nn.init.normal_(w, 0, 0.1),
+        lambda w: nn.init.normal_(w, 0, 1),
+        lambda w: nn.init.uniform_(w, -0.0173, 0.0173),  # same std, wrong shape
+        lambda w: nn.init.normal_(w, 0.005, 0.01),
+    ],
+    "init_xavier": [
+        nn.init.xavier_normal_,
+        nn.init.kaiming_uniform_,
+        lambda w: nn.init.uniform_(w, -math.sqrt(6 / w.shape[1]), math.sqrt(6 / w.shape[1])),
+    ],
+    "my_init": [
+        lambda w: nn.init.uniform_(w, -10, 10),
+        lambda w: w.data.copy_(
+            torch.where(torch.rand_like(w) < 0.5, 0.0, torch.empty_like(w).uniform_(5, 10))
+        ),
+    ],
 }
 
 

@@ -23,9 +23,9 @@ from grader.batch import GRACE
 
 from conftest import SOLUTIONS
 
-HANGING = "hanging-forward"   # the name a hanging run gives its process, for the test to see
+HANGING = "hanging-forward"  # the name a hanging run gives its process, for the test to see
 
-SLOW_LAYERS = '''
+SLOW_LAYERS = """
 import ctypes
 import time
 
@@ -48,7 +48,7 @@ class MyLinear(nn.Module):
 
     def forward(self, X):
         return torch.relu(X @ self.weight + self.bias)
-'''.replace("HANGING", HANGING)
+""".replace("HANGING", HANGING)
 
 
 def _class(root: Path, n: int) -> list[Path]:
@@ -64,10 +64,24 @@ def _class(root: Path, n: int) -> list[Path]:
 
 
 def _start(subs: list[Path], out: Path, jobs: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "grader", *map(str, subs), "--out", str(out),
-                             "--jobs", str(jobs), "--time-limit", "30"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            *map(str, subs),
+            "--out",
+            str(out),
+            "--jobs",
+            str(jobs),
+            "--time-limit",
+            "30",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _tree(proc: subprocess.Popen) -> list[psutil.Process]:
@@ -132,7 +146,7 @@ def test_first_ctrl_c_stops_promptly_keeps_what_finished_and_says_how_to_resume(
     out = tmp_path / "out"
     proc = _start(subs, out, 2)
     tree = _wait_busy(proc, out, 2)
-    os.killpg(proc.pid, signal.SIGINT)      # what the terminal does on Ctrl-C
+    os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
     took = _stop_time(proc, 2.5)
     _, err = proc.communicate()
     assert took < 2.5, took
@@ -167,7 +181,7 @@ def test_sigterm_and_sighup_to_the_main_process_stop_at_once(tmp_path, sig):
     out = tmp_path / "out"
     proc = _start(subs, out, 2)
     tree = _wait_busy(proc, out, 2)
-    os.kill(proc.pid, sig)                  # the main process only, as a service manager does
+    os.kill(proc.pid, sig)  # the main process only, as a service manager does
     took = _stop_time(proc, 1.5)
     assert took < 1.5 and proc.returncode == 128 + sig, (took, proc.communicate())
     _assert_all_gone(tree)
@@ -188,9 +202,23 @@ def test_sigkill_of_the_grader_takes_its_workers_and_sandboxes_with_it(tmp_path)
 def test_sigkill_without_isolation_takes_the_zygotes_too(tmp_path):
     subs = _class(tmp_path / "class", 2)
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "grader", *map(str, subs), "--out", str(out),
-                             "--jobs", "1", "--no-isolation"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            *map(str, subs),
+            "--out",
+            str(out),
+            "--jobs",
+            "1",
+            "--no-isolation",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 300
     tree: list[psutil.Process] = []
     while time.monotonic() < deadline:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import shutil
 
-from conftest import SOLUTIONS, failing
-
 from grader.assignment import default
 from grader.submission import MAX_FILES, read_folder, read_submission
+
+from conftest import SOLUTIONS, failing
 
 FILES = default().file_names
 
@@ -74,8 +74,10 @@ def test_the_report_says_what_was_not_read_and_grades_the_rest(grader, tmp_path)
     (env / "site.py").write_text("x = 1\n")
     doc = grader(sub)
     assert failing(doc) == set()
-    assert "Not read: data/ (a folder without .py files); env/ (a virtual environment)" \
+    assert (
+        "Not read: data/ (a folder without .py files); env/ (a virtual environment)"
         in doc["output"]
+    )
     assert [n["path"] for n in doc["metadata"]["not_read"]] == ["data/", "env/"]
 
 

@@ -15,15 +15,16 @@ from dataclasses import dataclass
 
 import pytest
 
+
 @dataclass(frozen=True)
 class CheckInfo:
     id: str
     exercise: str
-    title: str      # N_-marked
-    hint: str       # N_-marked
+    title: str  # N_-marked
+    hint: str  # N_-marked
     points: float
     order: int
-    module: str     # the check module that declares it
+    module: str  # the check module that declares it
 
 
 CATALOG: dict[str, CheckInfo] = {}
@@ -40,4 +41,3 @@ def check(exercise: str, name: str, *, title: str, hint: str, points: float = 1.
         return pytest.mark.grader_check(id=cid, exercise=exercise)(fn)
 
     return register
-

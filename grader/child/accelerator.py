@@ -36,10 +36,17 @@ import torch
 from .protocol import EXIT_NO_CUDA, NO_CUDA_PREFIX  # noqa: E402,F401 - the child's side of them
 
 # torch's newer per-backend precision switches ("ieee", "tf32", "bf16", "none")
-_PRECISION = ("fp32_precision", "cuda.matmul.fp32_precision", "cudnn.fp32_precision",
-              "cudnn.conv.fp32_precision", "cudnn.rnn.fp32_precision", "mkldnn.fp32_precision",
-              "mkldnn.matmul.fp32_precision", "mkldnn.conv.fp32_precision",
-              "mkldnn.rnn.fp32_precision")
+_PRECISION = (
+    "fp32_precision",
+    "cuda.matmul.fp32_precision",
+    "cudnn.fp32_precision",
+    "cudnn.conv.fp32_precision",
+    "cudnn.rnn.fp32_precision",
+    "mkldnn.fp32_precision",
+    "mkldnn.matmul.fp32_precision",
+    "mkldnn.conv.fp32_precision",
+    "mkldnn.rnn.fp32_precision",
+)
 _pinned: dict[str, str] | None = None
 
 
@@ -82,7 +89,7 @@ def start_cuda(memory_limit: int) -> None:
     no limit applies; then the run's share of GPU memory."""
     torch.cuda.init()
     a = torch.ones(8, 8, device="cuda", requires_grad=True)
-    (a @ a).sum().backward()            # cuBLAS and the autograd device threads
+    (a @ a).sum().backward()  # cuBLAS and the autograd device threads
     torch.cuda.synchronize()
     del a
     total = torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory
@@ -129,8 +136,11 @@ def pin_precision() -> list[str]:
         return []
     changed = [n for n in names if _get(n) != _pinned[n]]
     try:
-        legacy = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
-                  torch.get_float32_matmul_precision())
+        legacy = (
+            torch.backends.cuda.matmul.allow_tf32,
+            torch.backends.cudnn.allow_tf32,
+            torch.get_float32_matmul_precision(),
+        )
     except RuntimeError:  # "a mix of the legacy and new APIs"
         legacy = None
     if legacy != (False, False, "highest"):
@@ -158,6 +168,11 @@ def repin_and_report(write) -> None:
     except Exception:  # noqa: BLE001 - learner code broke torch.backends itself
         return
     if changed:
-        write(("\n[grader] the code changed torch's float32 precision settings ("
-               + ", ".join(changed) + "); they were set back to full float32 precision "
-               "(TF32/bf16 off), as the checks compare results at 1e-3 or better\n").encode())
+        write(
+            (
+                "\n[grader] the code changed torch's float32 precision settings ("
+                + ", ".join(changed)
+                + "); they were set back to full float32 precision "
+                "(TF32/bf16 off), as the checks compare results at 1e-3 or better\n"
+            ).encode()
+        )

@@ -36,15 +36,33 @@ from torch.overrides import TorchFunctionMode
 _TAG = "_grader_stranded"
 
 FACTORIES = {
-    torch.zeros, torch.ones, torch.empty, torch.full, torch.rand, torch.randn, torch.randint,
-    torch.randperm, torch.arange, torch.linspace, torch.logspace, torch.eye, torch.tensor,
-    torch.as_tensor, torch.normal, torch.from_numpy, torch.empty_strided,
+    torch.zeros,
+    torch.ones,
+    torch.empty,
+    torch.full,
+    torch.rand,
+    torch.randn,
+    torch.randint,
+    torch.randperm,
+    torch.arange,
+    torch.linspace,
+    torch.logspace,
+    torch.eye,
+    torch.tensor,
+    torch.as_tensor,
+    torch.normal,
+    torch.from_numpy,
+    torch.empty_strided,
 }
 _MOVERS = {torch.Tensor.to, torch.Tensor.cuda, torch.Tensor.type_as}
 _CPU = {torch.Tensor.cpu}
 # cross-device on a GPU too: the destination (first argument) decides the device
-_INTO = {torch.Tensor.copy_, torch.Tensor.new_tensor, torch.Tensor.__setitem__,
-         torch.Tensor.__getitem__}
+_INTO = {
+    torch.Tensor.copy_,
+    torch.Tensor.new_tensor,
+    torch.Tensor.__setitem__,
+    torch.Tensor.__getitem__,
+}
 for _name in ("asarray", "scalar_tensor", "frombuffer", "tril_indices", "triu_indices"):
     if hasattr(torch, _name):
         FACTORIES.add(getattr(torch, _name))
@@ -61,11 +79,13 @@ def plain_tensor_attributes(module: nn.Module) -> list[tuple[str, torch.Tensor]]
             if isinstance(value, torch.Tensor):
                 items = [(name, value)]
             elif isinstance(value, (list, tuple)):
-                items = [(f"{name}[{i}]", v) for i, v in enumerate(value)
-                         if isinstance(v, torch.Tensor)]
+                items = [
+                    (f"{name}[{i}]", v) for i, v in enumerate(value) if isinstance(v, torch.Tensor)
+                ]
             elif isinstance(value, dict):
-                items = [(f"{name}[{k!r}]", v) for k, v in value.items()
-                         if isinstance(v, torch.Tensor)]
+                items = [
+                    (f"{name}[{k!r}]", v) for k, v in value.items() if isinstance(v, torch.Tensor)
+                ]
             for label, tensor in items:
                 if isinstance(tensor, nn.Parameter) or tensor.dim() == 0:
                     continue
@@ -91,8 +111,13 @@ def _gives_device(args, kwargs) -> bool:
             return True
         if isinstance(value, str) and value.split(":")[0] in ("cuda", "cpu", "meta", "mps", "xpu"):
             return True
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
-                and len(args) > 1 and args[1] is value:
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and value >= 0
+            and len(args) > 1
+            and args[1] is value
+        ):
             return True
     return False
 
@@ -122,7 +147,7 @@ class StrandedTensorMode(TorchFunctionMode):
         super().__init__()
         self.learner_frames = learner_frames
         self.finding: dict | None = None
-        self.known: dict[int, torch.Tensor] = {}   # strong refs: ids stay unique
+        self.known: dict[int, torch.Tensor] = {}  # strong refs: ids stay unique
         self.storages: set[int] = set()
         # foreign tensors that cannot carry a tag (parameters of unregistered modules)
         self.foreign: dict[int, tuple[torch.Tensor, dict]] = {}
@@ -146,15 +171,16 @@ class StrandedTensorMode(TorchFunctionMode):
             return True  # no storage to judge by: give it the benefit of the doubt
 
     def classify(self, t: torch.Tensor) -> str:
-        """"stranded", "following" or "scalar"; tags foreign tensors stranded."""
+        """ "stranded", "following" or "scalar"; tags foreign tensors stranded."""
         if t.dim() == 0:
             return "scalar"
         if self.stranded(t):
             return "stranded"
         if self.follows(t):
             return "following"
-        origin = self._origin("unregistered_parameter" if isinstance(t, nn.Parameter)
-                              else "foreign")
+        origin = self._origin(
+            "unregistered_parameter" if isinstance(t, nn.Parameter) else "foreign"
+        )
         _tag(t, origin)
         if not _stranded(t):
             self.foreign[id(t)] = (t, origin)
@@ -209,8 +235,7 @@ class StrandedTensorMode(TorchFunctionMode):
                     self.follow(out)
             return result
         if func in _MOVERS:
-            pinned = self._pinned_to_cpu(func, args, kwargs) if func is torch.Tensor.to \
-                else None
+            pinned = self._pinned_to_cpu(func, args, kwargs) if func is torch.Tensor.to else None
             if pinned is not None:
                 if isinstance(result, torch.Tensor) and result.dim() > 0:
                     if result is args[0]:  # on the CPU, .to("cpu") returns its input
@@ -219,8 +244,9 @@ class StrandedTensorMode(TorchFunctionMode):
             elif _gives_device(args, kwargs) or func is not torch.Tensor.to:
                 _untag(result)  # on the CPU a move to the CPU returns the same object
                 self.follow(result)
-            elif args and isinstance(args[0], torch.Tensor) \
-                    and self.classify(args[0]) == "stranded":
+            elif (
+                args and isinstance(args[0], torch.Tensor) and self.classify(args[0]) == "stranded"
+            ):
                 _tag(result, self.origin_of(args[0]))
             else:
                 self.follow(result)
@@ -298,8 +324,13 @@ def _separate_aliases(module: nn.Module) -> list[tuple[nn.Module, str, torch.Ten
     for sub in module.modules():
         names = set(sub._parameters) | set(sub._buffers)
         for name, value in list(vars(sub).items()):
-            if name in names or name.startswith("_") or not isinstance(value, torch.Tensor) \
-                    or isinstance(value, nn.Parameter) or _storage(value) not in registered:
+            if (
+                name in names
+                or name.startswith("_")
+                or not isinstance(value, torch.Tensor)
+                or isinstance(value, nn.Parameter)
+                or _storage(value) not in registered
+            ):
                 continue
             sub.__dict__[name] = value.detach().clone()
             swapped.append((sub, name, value))
@@ -330,8 +361,10 @@ def audit(module: nn.Module, inputs: tuple, learner_frames) -> dict:
             # a tensor that stays on the CPU and is returned as the output
             for out in _tensors(output, []):
                 if out.dim() > 0 and mode.stranded(out):
-                    mode.finding = {"created": mode.origin_of(out),
-                                    "used": {"what": "output", "frames": []}}
+                    mode.finding = {
+                        "created": mode.origin_of(out),
+                        "used": {"what": "output", "frames": []},
+                    }
                     break
     finally:
         for _name, tensor in plain_tensor_attributes(module):
@@ -346,6 +379,7 @@ def _module_level_tensors(module: nn.Module) -> list[torch.Tensor]:
     """Tensors the audit may have tagged that outlive it: class attributes and
     module globals of the learner's classes."""
     import sys
+
     found = []
     for sub in module.modules():
         for cls in type(sub).__mro__:

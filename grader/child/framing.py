@@ -71,9 +71,9 @@ def iter_frames(data: bytes | memoryview, max_header: int = MAX_HEADER):
         pos += HEAD.size
         if hlen > max_header or pos + hlen + plen > len(data):
             raise FrameError("truncated or oversized frame")
-        header = parse_header(bytes(data[pos:pos + hlen]))
+        header = parse_header(bytes(data[pos : pos + hlen]))
         pos += hlen
-        yield header, data[pos:pos + plen]
+        yield header, data[pos : pos + plen]
         pos += plen
 
 

@@ -20,7 +20,7 @@ _thread: threading.Thread | None = None
 def watch(fd: int = 0) -> None:
     global _thread
     poller = select.poll()
-    poller.register(fd, 0)   # POLLHUP and POLLERR are always reported
+    poller.register(fd, 0)  # POLLHUP and POLLERR are always reported
 
     def run() -> None:
         while not _done.is_set():

@@ -40,8 +40,9 @@ IPC_RMID = 0
 MQUEUE_DIR = "/dev/mqueue"
 
 # keyctl(2), called through syscall(2): the C library has no wrapper
-_SYS_KEYCTL = {"x86_64": 250, "aarch64": 219, "ppc64le": 283, "s390x": 280,
-               "riscv64": 219}.get(os.uname().machine)
+_SYS_KEYCTL = {"x86_64": 250, "aarch64": 219, "ppc64le": 283, "s390x": 280, "riscv64": 219}.get(
+    os.uname().machine
+)
 KEYCTL_GET_KEYRING_ID = 0
 KEYCTL_JOIN_SESSION_KEYRING = 1
 KEYCTL_SETPERM = 5
@@ -51,7 +52,7 @@ KEY_SPEC_PROCESS_KEYRING = -2
 KEY_SPEC_USER_KEYRING = -4
 KEY_SPEC_USER_SESSION_KEYRING = -5
 # view, read and search for the possessor and the owner: no write, link or setattr
-KEY_READ_ONLY = 0x0b0b0000
+KEY_READ_ONLY = 0x0B0B0000
 
 
 def _keyctl(op: int, *args: int) -> int:
@@ -122,9 +123,11 @@ def remove_ipc_objects() -> list[str]:
     """Remove every System V IPC object and POSIX message queue of the
     sandbox's IPC namespace; returns those that could not be removed."""
     left = []
-    for kind, remove in (("shm", lambda i: _libc.shmctl(i, IPC_RMID, None)),
-                         ("sem", lambda i: _libc.semctl(i, 0, IPC_RMID)),
-                         ("msg", lambda i: _libc.msgctl(i, IPC_RMID, None))):
+    for kind, remove in (
+        ("shm", lambda i: _libc.shmctl(i, IPC_RMID, None)),
+        ("sem", lambda i: _libc.semctl(i, 0, IPC_RMID)),
+        ("msg", lambda i: _libc.msgctl(i, IPC_RMID, None)),
+    ):
         for ident in _ipc_ids(kind):
             if remove(ident) != 0 and ctypes.get_errno() not in (22, 43):  # EINVAL, EIDRM
                 left.append(f"{kind} {ident}")
@@ -169,10 +172,18 @@ def attributes(pid: int) -> tuple:
     """What a same-uid process can change about process ``pid`` (0: this one):
     its resource limits, priority, CPU affinity, scheduling policy and I/O
     priority.  Raises OSError if ``pid`` is gone."""
-    limits = tuple(resource.prlimit(pid, getattr(resource, name)) for name in sorted(dir(resource))
-                   if name.startswith("RLIMIT_"))
-    return (limits, os.getpriority(os.PRIO_PROCESS, pid), frozenset(os.sched_getaffinity(pid)),
-            os.sched_getscheduler(pid), _io_priority(pid))
+    limits = tuple(
+        resource.prlimit(pid, getattr(resource, name))
+        for name in sorted(dir(resource))
+        if name.startswith("RLIMIT_")
+    )
+    return (
+        limits,
+        os.getpriority(os.PRIO_PROCESS, pid),
+        frozenset(os.sched_getaffinity(pid)),
+        os.sched_getscheduler(pid),
+        _io_priority(pid),
+    )
 
 
 def _io_priority(pid: int = 0) -> tuple:

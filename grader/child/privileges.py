@@ -24,8 +24,11 @@ class _CapHeader(ctypes.Structure):
 
 
 class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32)]
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
 
 
 def drop(uid: int) -> None:
@@ -49,9 +52,11 @@ def _verify(uid: int) -> None:
     with open("/proc/self/status") as fh:
         fields = dict(line.split(":", 1) for line in fh if ":" in line)
     ids = fields["Uid"].split() + fields["Gid"].split()
-    problems = [f"{key}={fields[key].strip()}" for key in ("CapInh", "CapPrm", "CapEff",
-                                                             "CapAmb")
-                if int(fields.get(key, "0").strip() or "0", 16)]
+    problems = [
+        f"{key}={fields[key].strip()}"
+        for key in ("CapInh", "CapPrm", "CapEff", "CapAmb")
+        if int(fields.get(key, "0").strip() or "0", 16)
+    ]
     if any(int(i) == 0 for i in ids) or os.getgroups():
         problems.append(f"ids {ids}, groups {os.getgroups()}")
     if problems:

@@ -9,9 +9,9 @@ reasons and the ``cpu_limit`` it reports from here.
 from __future__ import annotations
 
 # -- how a child ends, besides 0 -----------------------------------------------------
-EXIT_INTERNAL = 70   # the probe or the recorder failed (not a learner step)
-EXIT_MEMORY = 71     # ... because memory ran out outside a learner step
-EXIT_NO_CUDA = 72    # the child could not start CUDA (the grader's set-up is at fault)
+EXIT_INTERNAL = 70  # the probe or the recorder failed (not a learner step)
+EXIT_MEMORY = 71  # ... because memory ran out outside a learner step
+EXIT_NO_CUDA = 72  # the child could not start CUDA (the grader's set-up is at fault)
 NO_CUDA_PREFIX = "CUDA is not usable in the sandbox: "
 
 
@@ -28,14 +28,14 @@ FRAME_RESULT = "result"
 FRAME_RESULT_HEADER = "result_header"
 
 # -- steps and observation keys the generic code reads ------------------------------------
-STEP_IMPORT = "import"                  # importing the learner's module
-SETUP_STEPS = ("construct", "lookup")   # building the object (or finding the function) under test
-STEP_TO_DEVICE = "to_device"            # net.to(device)
-STEP_DEVICE_AUDIT = "device_audit"      # the CPU run's search for tensors stranded on the CPU
+STEP_IMPORT = "import"  # importing the learner's module
+SETUP_STEPS = ("construct", "lookup")  # building the object (or finding the function) under test
+STEP_TO_DEVICE = "to_device"  # net.to(device)
+STEP_DEVICE_AUDIT = "device_audit"  # the CPU run's search for tensors stranded on the CPU
 KEY_DEVICE_AUDIT = "device_audit"
 KEY_PARAM_DEVICES = "to_device.param_devices"
 KEY_BUFFER_DEVICES = "to_device.buffer_devices"
-SUFFIX_DEVICE = ".device"               # <output>.device: where an output was
+SUFFIX_DEVICE = ".device"  # <output>.device: where an output was
 SUFFIX_INPUT_CHANGED = ".input_changed"  # <output>.input_changed: forward changed its input
 
 

@@ -71,7 +71,7 @@ class Recorder:
         for fs in stack:
             if not fs.filename.startswith(self.workdir):
                 continue
-            rel = fs.filename[len(self.workdir):]
+            rel = fs.filename[len(self.workdir) :]
             code = linecache.getline(fs.filename, fs.lineno or 0).strip()
             frames.append({"file": rel, "line": fs.lineno, "function": fs.name, "code": code})
         return frames[-MAX_FRAMES:]
@@ -123,8 +123,16 @@ class Recorder:
 
 
 _SAFE_DTYPES = {
-    torch.float16, torch.bfloat16, torch.float32, torch.float64,
-    torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64, torch.bool,
+    torch.float16,
+    torch.bfloat16,
+    torch.float32,
+    torch.float64,
+    torch.int8,
+    torch.uint8,
+    torch.int16,
+    torch.int32,
+    torch.int64,
+    torch.bool,
 }
 
 

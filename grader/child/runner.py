@@ -46,7 +46,7 @@ from .recorder import Recorder
 RESULT_FD = 3
 OUTPUT_FD = 1
 WATCHDOG_FD = 4
-CONTROL_FD = 5       # a pre-forked child's request pipe, closed once the request is read
+CONTROL_FD = 5  # a pre-forked child's request pipe, closed once the request is read
 MAX_INPUTS = 256 * 1024 * 1024
 
 _exit = os._exit
@@ -64,16 +64,82 @@ _STRIDED = torch.strided
 
 # -- what learner code may not change for the probes ------------------------------------
 _TORCH_NAMES = (
-    "equal", "allclose", "isclose", "eq", "ne", "lt", "le", "gt", "ge", "all", "any",
-    "isfinite", "isnan", "isinf", "is_tensor", "is_floating_point", "numel", "abs", "sum",
-    "mean", "std", "var", "max", "min", "where", "count_nonzero", "unique", "sort", "cat",
-    "stack", "tensor", "as_tensor", "save", "load", "no_grad", "enable_grad",
-    "set_grad_enabled", "is_grad_enabled", "manual_seed", "Tensor", "device", "dtype", "Size",
-    "nn", "optim", "autograd", "zeros", "ones", "empty", "full", "rand", "randn", "arange",
-    "zeros_like", "ones_like", "strided",
+    "equal",
+    "allclose",
+    "isclose",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "all",
+    "any",
+    "isfinite",
+    "isnan",
+    "isinf",
+    "is_tensor",
+    "is_floating_point",
+    "numel",
+    "abs",
+    "sum",
+    "mean",
+    "std",
+    "var",
+    "max",
+    "min",
+    "where",
+    "count_nonzero",
+    "unique",
+    "sort",
+    "cat",
+    "stack",
+    "tensor",
+    "as_tensor",
+    "save",
+    "load",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "manual_seed",
+    "Tensor",
+    "device",
+    "dtype",
+    "Size",
+    "nn",
+    "optim",
+    "autograd",
+    "zeros",
+    "ones",
+    "empty",
+    "full",
+    "rand",
+    "randn",
+    "arange",
+    "zeros_like",
+    "ones_like",
+    "strided",
 )
-_OS_NAMES = ("write", "writev", "read", "readv", "close", "dup2", "getcwd", "listdir", "path",
-             "stat", "fstat", "open", "fspath", "_exit", "getpid", "kill", "killpg")
+_OS_NAMES = (
+    "write",
+    "writev",
+    "read",
+    "readv",
+    "close",
+    "dup2",
+    "getcwd",
+    "listdir",
+    "path",
+    "stat",
+    "fstat",
+    "open",
+    "fspath",
+    "_exit",
+    "getpid",
+    "kill",
+    "killpg",
+)
 
 
 class _Pristine:
@@ -85,8 +151,9 @@ class _Pristine:
     def add(self, owner: object, names=None, is_class: bool = False) -> None:
         d = vars(owner)
         keys = [n for n in (names if names is not None else list(d)) if n in d]
-        self.entries.append((owner, keys, [d[k] for k in keys],
-                             frozenset(keys) if is_class else None))
+        self.entries.append(
+            (owner, keys, [d[k] for k in keys], frozenset(keys) if is_class else None)
+        )
 
     def restore(self) -> None:
         for owner, keys, values, keyset in self.entries:
@@ -119,8 +186,15 @@ def _snapshot() -> None:
     _PRISTINE.add(os, _OS_NAMES)
     for mod in (json, json.encoder, json.decoder, _st_torch):
         _PRISTINE.add(mod)
-    for cls in (torch.Tensor, nn.Module, nn.Parameter, nn.Linear, nn.Sequential,
-                json.JSONEncoder, json.JSONDecoder):
+    for cls in (
+        torch.Tensor,
+        nn.Module,
+        nn.Parameter,
+        nn.Linear,
+        nn.Sequential,
+        json.JSONEncoder,
+        json.JSONDecoder,
+    ):
         _PRISTINE.add(cls, is_class=True)
 
 
@@ -185,12 +259,13 @@ def warm_up() -> None:
     import torch.optim  # noqa: F401
 
     from . import device_audit  # noqa: F401
+
     for name in probes.BUILT_IN:
         importlib.import_module(f"{probes.__name__}.{name}")
     net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.BatchNorm1d(4))
     net(torch.randn(2, 4)).sum()
     for p in net.parameters():
-        p.grad = torch.zeros_like(p)    # as a backward pass would leave them
+        p.grad = torch.zeros_like(p)  # as a backward pass would leave them
     for opt in (torch.optim.SGD(net.parameters(), lr=0.1), torch.optim.Adam(net.parameters())):
         # the first step imports a lot lazily (torch._dynamo...)
         opt._accelerator_graph_capture_health_check = _no_health_check
@@ -263,8 +338,11 @@ class _CapHeader(ctypes.Structure):
 
 
 class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32)]
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
 
 
 def _no_privileges() -> None:
@@ -317,8 +395,16 @@ def _stub_module(name: str, message: str) -> types.ModuleType:
     def unavailable(attr: str):
         def fail(*_args, **_kwargs):
             raise ImportError(message.replace("{name}", attr))
-        return type(attr, (), {"__init__": fail, "__call__": fail,
-                               "__init_subclass__": classmethod(lambda cls, **kw: None)})
+
+        return type(
+            attr,
+            (),
+            {
+                "__init__": fail,
+                "__call__": fail,
+                "__init_subclass__": classmethod(lambda cls, **kw: None),
+            },
+        )
 
     stub = types.ModuleType(name)
 
@@ -354,14 +440,16 @@ def _probe(req: dict) -> probes.Probe:
     return probes.get(str(req["probe"]))
 
 
-def child_main(req: dict, inputs: bytes | bytearray, workdir: str, res_w: int, out_w: int,
-               dog_w: int) -> None:
+def child_main(
+    req: dict, inputs: bytes | bytearray, workdir: str, res_w: int, out_w: int, dog_w: int
+) -> None:
     """A child forked for its run.  Never returns: it always ends with ``os._exit``."""
     _guarded(_cold_child, req, inputs, workdir, res_w, out_w, dog_w)
 
 
-def warm_child_main(device: str, memory: int, control: int, res_w: int, out_w: int,
-                    dog_w: int) -> None:
+def warm_child_main(
+    device: str, memory: int, control: int, res_w: int, out_w: int, dog_w: int
+) -> None:
     """A child forked ahead of its run (see ``warm.py``): it starts ``device``
     now, then waits on ``control`` for its request.  Never returns."""
     _guarded(_warm_child, device, memory, control, res_w, out_w, dog_w)
@@ -392,23 +480,25 @@ def _begin(res_w: int, out_w: int, dog_w: int, control: int | None = None) -> No
 
 def _watchdog(limits: dict) -> None:
     faulthandler.enable(file=WATCHDOG_FD, all_threads=True)
-    faulthandler.dump_traceback_later(max(float(limits["time"]) - 0.3, 0.1), exit=False,
-                                      file=WATCHDOG_FD)
+    faulthandler.dump_traceback_later(
+        max(float(limits["time"]) - 0.3, 0.1), exit=False, file=WATCHDOG_FD
+    )
 
 
-def _cold_child(req: dict, inputs: bytes | bytearray, workdir: str, res_w: int, out_w: int,
-                dog_w: int) -> None:
+def _cold_child(
+    req: dict, inputs: bytes | bytearray, workdir: str, res_w: int, out_w: int, dog_w: int
+) -> None:
     _begin(res_w, out_w, dog_w)
     limits = req["limits"]
     _watchdog(limits)
     # CUDA starts (or the GPU is hidden) before the limits: see accelerator.py
-    no_cuda = accelerator.prepare(bool(req.get("real_gpus")), str(req.get("device", "cpu")),
-                                  int(limits["memory"]))
+    no_cuda = accelerator.prepare(
+        bool(req.get("real_gpus")), str(req.get("device", "cpu")), int(limits["memory"])
+    )
     _run_request(req, inputs, workdir, no_cuda)
 
 
-def _warm_child(device: str, memory: int, control: int, res_w: int, out_w: int,
-                dog_w: int) -> None:
+def _warm_child(device: str, memory: int, control: int, res_w: int, out_w: int, dog_w: int) -> None:
     _begin(res_w, out_w, dog_w, control)
     if accelerator.prepare(False, device, memory) is not None:
         # The device did not start while the run before executed (its learner

@@ -7,20 +7,21 @@ from __future__ import annotations
 import os
 import select
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from . import processes
 from .memory import Capture, zero
 from .protocol import Stopped, cpu_limits
 
-PROC_SCAN_INTERVAL = 0.1    # how often process counts are taken without a PID namespace
+PROC_SCAN_INTERVAL = 0.1  # how often process counts are taken without a PID namespace
 WATCHDOG_CAP = 64 * 1024
 
 
 @dataclass
 class Pipes:
     """The read ends of a run's pipes: its result, its output, its watchdog."""
+
     result: int
     output: int
     watchdog: int
@@ -32,15 +33,17 @@ class Pipes:
 @dataclass
 class Watch:
     """How the zygote watches its runs."""
+
     pid_namespace: bool
-    scratch: bytearray                   # one read buffer, zeroed after each run
-    spared: Callable[[], int]            # processes beside the run that are not its own
+    scratch: bytearray  # one read buffer, zeroed after each run
+    spared: Callable[[], int]  # processes beside the run that are not its own
     grader_gone: Callable[[], bool]
-    leave: Callable[[int], None]         # ends the zygote (the grader is gone)
+    leave: Callable[[int], None]  # ends the zygote (the grader is gone)
 
 
-def supervise(watch: Watch, pid: int, started: float, limits: dict, pipes: Pipes,
-              caps: dict[int, Capture]) -> dict:
+def supervise(
+    watch: Watch, pid: int, started: float, limits: dict, pipes: Pipes, caps: dict[int, Capture]
+) -> dict:
     deadline = started + float(limits["time"])
     max_out = int(limits["output"])
     max_result = int(limits["result"])
@@ -89,12 +92,20 @@ def supervise(watch: Watch, pid: int, started: float, limits: dict, pipes: Pipes
                 open_fds.discard(fd)
                 continue
             caps[fd].feed(scratch[:n])
-            if fd == pipes.output and caps[fd].total > max_out and stopped is None \
-                    and status is None:
+            if (
+                fd == pipes.output
+                and caps[fd].total > max_out
+                and stopped is None
+                and status is None
+            ):
                 stopped = Stopped.OUTPUT_LIMIT
                 processes.kill_tree(pid)
-            if fd == pipes.result and caps[fd].kept > max_result and stopped is None \
-                    and status is None:
+            if (
+                fd == pipes.result
+                and caps[fd].kept > max_result
+                and stopped is None
+                and status is None
+            ):
                 stopped = Stopped.RESULT_LIMIT
                 processes.kill_tree(pid)
         if status is not None and not ready:

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from . import framing, kernel_state, processes, runner
 
 PR_SET_PDEATHSIG = 1
-HANDOVER_TIMEOUT = 10.0   # seconds to write a request into a waiting child's pipe
+HANDOVER_TIMEOUT = 10.0  # seconds to write a request into a waiting child's pipe
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _exit = os._exit
@@ -58,9 +58,9 @@ class Warm:
     pid: int
     device: str
     memory: int
-    tainted: bool                 # forked while a submission was loaded
-    control: int                  # write end of its request pipe
-    fds: tuple[int, int, int]     # read ends: result, output, watchdog
+    tainted: bool  # forked while a submission was loaded
+    control: int  # write end of its request pipe
+    fds: tuple[int, int, int]  # read ends: result, output, watchdog
     pidfd: int | None = None
     ended: bool = field(default=False)
 
@@ -157,7 +157,7 @@ class Warm:
 def fork(device: str, memory: int, tainted: bool) -> Warm | None:
     """Fork a child that starts ``device`` and waits; None if it cannot be."""
     try:
-        pipes = [os.pipe() for _ in range(4)]   # control, result, output, watchdog
+        pipes = [os.pipe() for _ in range(4)]  # control, result, output, watchdog
     except OSError:
         return None
     (ctl_r, ctl_w), (res_r, res_w), (out_r, out_w), (dog_r, dog_w) = pipes
@@ -182,5 +182,12 @@ def fork(device: str, memory: int, tainted: bool) -> Warm | None:
         pidfd = os.pidfd_open(pid)
     except (AttributeError, OSError):
         pidfd = None
-    return Warm(pid=pid, device=device, memory=memory, tainted=tainted, control=ctl_w,
-                fds=(res_r, out_r, dog_r), pidfd=pidfd)
+    return Warm(
+        pid=pid,
+        device=device,
+        memory=memory,
+        tainted=tainted,
+        control=ctl_w,
+        fds=(res_r, out_r, dog_r),
+        pidfd=pidfd,
+    )

@@ -10,6 +10,7 @@ while it works.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 
@@ -54,7 +55,7 @@ def wipe(top: str, keep: list[str] = (), mode: int | None = None) -> list[str]:
                 except OSError:
                     continue
                 if not stat.S_ISDIR(st.st_mode):
-                    _remove(left, lambda: os.unlink(name, dir_fd=fd), path, name)
+                    _remove(left, functools.partial(os.unlink, name, dir_fd=fd), path, name)
                     continue
                 if st.st_dev != device:  # a mount point: not ours to remove
                     if path not in leading:
@@ -84,12 +85,13 @@ def wipe(top: str, keep: list[str] = (), mode: int | None = None) -> list[str]:
                 up = os.open("..", _DIR_FLAGS, dir_fd=fd)
                 os.close(fd)
                 fd = up
-                here = None if parent_rel is None else (
-                    f"{parent_rel}/{name}" if parent_rel else name)
+                here = (
+                    None if parent_rel is None else (f"{parent_rel}/{name}" if parent_rel else name)
+                )
                 rel = parent_rel
                 if here is not None and here in leading:
                     continue  # leads to a kept path
-                _remove(left, lambda: os.rmdir(name, dir_fd=fd), here, name)
+                _remove(left, functools.partial(os.rmdir, name, dir_fd=fd), here, name)
             else:
                 return left
     finally:

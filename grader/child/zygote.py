@@ -58,8 +58,8 @@ PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 
 MAX_SUBMISSION = 256 * 1024 * 1024
-LEFTOVER_GRACE = 0.3        # seconds leftover processes get to end on their own
-KILL_TIMEOUT = 5.0          # seconds to kill everything a run left behind
+LEFTOVER_GRACE = 0.3  # seconds leftover processes get to end on their own
+KILL_TIMEOUT = 5.0  # seconds to kill everything a run left behind
 _READ_CHUNK = 1 << 16
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -80,8 +80,9 @@ class SandboxBroken(Exception):
 class ZygoteServer:
     """Serves the grader's requests; forks and watches a child per run."""
 
-    def __init__(self, workdir: str, wipe: list[str], pid_namespace: bool,
-                 keep: list[str] | None = None) -> None:
+    def __init__(
+        self, workdir: str, wipe: list[str], pid_namespace: bool, keep: list[str] | None = None
+    ) -> None:
         self.workdir = workdir
         self.wipe = wipe
         self.keep = [k.rstrip("/") for k in keep or []]
@@ -98,11 +99,15 @@ class ZygoteServer:
         self._submission = bytearray()
         self.runs = 0
         self.submissions = 0
-        self.warm: warm.Warm | None = None   # a child forked ahead of its run (warm.py)
+        self.warm: warm.Warm | None = None  # a child forked ahead of its run (warm.py)
         self._hangup: select.poll | None = None
-        self.watch = Watch(pid_namespace=pid_namespace, scratch=bytearray(_READ_CHUNK),
-                           spared=lambda: 1 if self._warm_pid() > 0 else 0,
-                           grader_gone=self._grader_gone, leave=_exit)
+        self.watch = Watch(
+            pid_namespace=pid_namespace,
+            scratch=bytearray(_READ_CHUNK),
+            spared=lambda: 1 if self._warm_pid() > 0 else 0,
+            grader_gone=self._grader_gone,
+            leave=_exit,
+        )
 
     # -- the submission ---------------------------------------------------------
     def forget_submission(self) -> None:
@@ -123,7 +128,7 @@ class ZygoteServer:
             length = int(length)
             if length < 0 or pos + length > size:
                 raise framing.FrameError("file sizes do not match the payload")
-            self.files[str(name)] = view[pos:pos + length]
+            self.files[str(name)] = view[pos : pos + length]
             pos += length
 
     # -- clean-up -----------------------------------------------------------
@@ -167,8 +172,9 @@ class ZygoteServer:
             else:
                 # Without one: every descendant (orphans come back to us, as we
                 # are a child subreaper), grandchildren included, in one sweep.
-                processes.kill(p for p in processes.descendants(os.getpid())
-                               if p != self._warm_pid())
+                processes.kill(
+                    p for p in processes.descendants(os.getpid()) if p != self._warm_pid()
+                )
             reaped = self.reap()
             if not reaped and not self.others():
                 return
@@ -199,8 +205,9 @@ class ZygoteServer:
             if keys:
                 raise SandboxBroken(f"keys of the run are still there: {' | '.join(keys[:5])}")
         if kernel_state.own_attributes() != self.attributes:
-            raise SandboxBroken("the run changed the sandbox's own limits, priority or "
-                                "CPU affinity")
+            raise SandboxBroken(
+                "the run changed the sandbox's own limits, priority or CPU affinity"
+            )
 
     def prepare_workdir(self, name: str) -> str:
         path = os.path.join(self.workdir, name)
@@ -211,7 +218,7 @@ class ZygoteServer:
             with open(dest, "wb", buffering=0) as fh:  # unbuffered: no copy of the bytes here
                 view = data
                 while view:
-                    view = view[fh.write(view):]
+                    view = view[fh.write(view) :]
         os.makedirs(os.path.join(path, ".scratch"), exist_ok=True)
         return path
 
@@ -260,8 +267,11 @@ class ZygoteServer:
             self.kill_everything()
             self.clean_up()
             max_result, max_out = int(limits["result"]), int(limits["output"])
-            parts = [caps[pipes.result].parts(max_result), caps[pipes.output].parts(max_out),
-                     caps[pipes.watchdog].parts(WATCHDOG_CAP)]
+            parts = [
+                caps[pipes.result].parts(max_result),
+                caps[pipes.output].parts(max_out),
+                caps[pipes.watchdog].parts(WATCHDOG_CAP),
+            ]
             reply["sizes"] = [sum(len(v) for v in p) for p in parts]
             framing.write_frame_parts(fd_out, reply, [v for p in parts for v in p])
             for p in parts:
@@ -271,8 +281,9 @@ class ZygoteServer:
             for cap in caps.values():
                 cap.scrub()
 
-    def attempt(self, req: dict, inputs: bytearray, workdir: str,
-                ahead: warm.Warm | None) -> tuple[dict, Pipes, dict[int, Capture]]:
+    def attempt(
+        self, req: dict, inputs: bytearray, workdir: str, ahead: warm.Warm | None
+    ) -> tuple[dict, Pipes, dict[int, Capture]]:
         """Run the request in ``ahead`` (a child started ahead) or a fresh
         child, and watch it to its end; its outcome and what it sent."""
         limits = req["limits"]
@@ -281,14 +292,16 @@ class ZygoteServer:
         if served_ahead:
             pid, pipes = ahead.pid, Pipes(*ahead.fds)
             ahead.fds = (-1, -1, -1)
-            ahead.close_fds()         # its pidfd: supervise opens its own
+            ahead.close_fds()  # its pidfd: supervise opens its own
         else:
             if ahead is not None:
                 ahead.discard()
             pid, pipes = self.fork_child(req, inputs, workdir)
-        caps = {pipes.result: Capture(int(limits["result"]) + 1),
-                pipes.output: Capture(int(limits["output"]) + 1),
-                pipes.watchdog: Capture(WATCHDOG_CAP)}
+        caps = {
+            pipes.result: Capture(int(limits["result"]) + 1),
+            pipes.output: Capture(int(limits["output"]) + 1),
+            pipes.watchdog: Capture(WATCHDOG_CAP),
+        }
         try:
             reply = supervise(self.watch, pid, started, limits, pipes, caps)
             reply["ahead"] = served_ahead
@@ -331,9 +344,16 @@ class ZygoteServer:
         # every process in it).  The kernel's parent-death signal alone was seen
         # not to reach a zygote running under its own uid (tests/test_stopping.py).
         self._hangup = select.poll()
-        self._hangup.register(fd_in, 0)   # POLLHUP and POLLERR are always reported
-        framing.write_frame(fd_out, {"op": "ready", "pid": os.getpid(), "torch": torch.__version__,
-                                     "gpus": accelerator.nvml_device_count()})
+        self._hangup.register(fd_in, 0)  # POLLHUP and POLLERR are always reported
+        framing.write_frame(
+            fd_out,
+            {
+                "op": "ready",
+                "pid": os.getpid(),
+                "torch": torch.__version__,
+                "gpus": accelerator.nvml_device_count(),
+            },
+        )
         try:
             while True:
                 try:
@@ -345,7 +365,7 @@ class ZygoteServer:
                     if size > MAX_SUBMISSION:
                         raise framing.FrameError("submission too large")
                     if self.warm is not None and self.warm.tainted:
-                        self.drop_warm()     # it holds the last submission
+                        self.drop_warm()  # it holds the last submission
                     self.forget_submission()
                     if req.get("warm") and self.warm is None:
                         # forked with no submission in memory: it may serve any
@@ -371,12 +391,14 @@ class ZygoteServer:
                         try:
                             self.run(req, payload, fd_out)
                         except SandboxBroken as exc:
-                            framing.write_frame(fd_out, {"op": "failure",
-                                                         "message": str(exc)[:2000]})
+                            framing.write_frame(
+                                fd_out, {"op": "failure", "message": str(exc)[:2000]}
+                            )
                             return
                     else:
-                        framing.write_frame(fd_out, {"op": "error",
-                                                     "message": f"unknown op {op!r}"})
+                        framing.write_frame(
+                            fd_out, {"op": "error", "message": f"unknown op {op!r}"}
+                        )
                 finally:
                     memory.zero(payload)
         finally:
@@ -416,8 +438,9 @@ def main() -> None:
     os.set_inheritable(fd_in, False)
     os.set_inheritable(fd_out, False)
     os.makedirs(args.workdir, exist_ok=True)
-    ZygoteServer(args.workdir, args.wipe or [args.workdir], args.pid_namespace,
-           args.keep).serve(fd_in, fd_out)
+    ZygoteServer(args.workdir, args.wipe or [args.workdir], args.pid_namespace, args.keep).serve(
+        fd_in, fd_out
+    )
     sys.stdout.flush()
 
 

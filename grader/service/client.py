@@ -38,22 +38,31 @@ def _check(response: httpx.Response) -> httpx.Response:
     return response
 
 
-def submit(server: str, token: str, folder: Path, *, lang: str | None, wait: float,
-           on_state=lambda doc: None) -> tuple[dict, dict, str]:
+def submit(
+    server: str,
+    token: str,
+    folder: Path,
+    *,
+    lang: str | None,
+    wait: float,
+    on_state=lambda doc: None,
+) -> tuple[dict, dict, str]:
     """(submission, results.json, report URL)."""
     base = server.rstrip("/")
     if folder.is_file() and folder.suffix.lower() == ".zip":
         parts = [("files", (folder.name, folder.read_bytes(), "application/zip"))]
     else:
         files = read_folder(folder).files
-        parts = [("files", (name, data, "application/octet-stream"))
-                 for name, data in sorted(files.items())]
+        parts = [
+            ("files", (name, data, "application/octet-stream"))
+            for name, data in sorted(files.items())
+        ]
     headers = {"Authorization": f"Bearer {token}"}
     if lang:
         headers["Accept-Language"] = lang
     try:
         with httpx.Client(base_url=base, headers=headers, timeout=60.0) as client:
-            if not parts:   # let the server say why, in the learner's language
+            if not parts:  # let the server say why, in the learner's language
                 parts = [("files", ("", b"", "application/octet-stream"))]
             sub = _check(client.post("/api/submissions", files=parts)).json()
             deadline = time.monotonic() + wait
@@ -63,9 +72,11 @@ def submit(server: str, token: str, folder: Path, *, lang: str | None, wait: flo
                     on_state(sub)
                     last = (sub["state"], sub.get("position"))
                 if time.monotonic() > deadline:
-                    raise ServerFault(f"submission {sub['id']} not graded after {wait:g} s "
-                                      f"(still {sub['state']}); see {base}/submissions/"
-                                      f"{sub['id']}")
+                    raise ServerFault(
+                        f"submission {sub['id']} not graded after {wait:g} s "
+                        f"(still {sub['state']}); see {base}/submissions/"
+                        f"{sub['id']}"
+                    )
                 time.sleep(1.0)
                 sub = _check(client.get(f"/api/submissions/{sub['id']}")).json()
             results = _check(client.get(f"/api/submissions/{sub['id']}/results.json")).json()

@@ -39,8 +39,8 @@ class DataFolder:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur = dbapi_connection.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")     # readers never wait for the writer
-    cur.execute("PRAGMA synchronous=FULL")     # an acknowledged upload survives a crash
+    cur.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+    cur.execute("PRAGMA synchronous=FULL")  # an acknowledged upload survives a crash
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
@@ -48,8 +48,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def make_engine(data: DataFolder) -> Engine:
     if data.url.startswith("sqlite"):
-        engine = create_engine(data.url, connect_args={"timeout": 30,
-                                                       "check_same_thread": False})
+        engine = create_engine(data.url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(data.url, pool_pre_ping=True)
@@ -64,8 +63,9 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def open_data(root: str | os.PathLike, *, migrate: bool = True) -> tuple[DataFolder, Engine,
-                                                                          sessionmaker]:
+def open_data(
+    root: str | os.PathLike, *, migrate: bool = True
+) -> tuple[DataFolder, Engine, sessionmaker]:
     data = DataFolder(root)
     data.create()
     engine = make_engine(data)

@@ -10,9 +10,8 @@ import io
 from sqlalchemy import delete, func, select
 
 from ..i18n import _
-from .models import Learner, Submission, Token
 from . import tokens
-
+from .models import Learner, Submission, Token
 
 COLUMNS = ("id", "name", "email")
 
@@ -27,9 +26,10 @@ def decode_roster(data: bytes) -> tuple[str, str | None]:
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError:
-        return (data.decode("cp1252", errors="replace"),
-                _("the file is not UTF-8: read as Windows-1252 (check the accents in the "
-                  "names)"))
+        return (
+            data.decode("cp1252", errors="replace"),
+            _("the file is not UTF-8: read as Windows-1252 (check the accents in the names)"),
+        )
 
 
 def _delimiter(text: str) -> str:
@@ -50,15 +50,20 @@ def read_roster(text: str, warnings: list[str] | None = None) -> list[dict]:
         raise RosterError(_("the roster is empty"))
     columns = {c.strip().lower(): c for c in reader.fieldnames if c}
     if "id" not in columns:
-        raise RosterError(_("the roster has no 'id' column (its columns: {found}; expected "
-                            "id,name,email)").format(found=", ".join(reader.fieldnames)))
+        raise RosterError(
+            _(
+                "the roster has no 'id' column (its columns: {found}; expected id,name,email)"
+            ).format(found=", ".join(reader.fieldnames))
+        )
     unknown = [c for key, c in columns.items() if key not in COLUMNS]
     if unknown:
-        warn(_("columns not used: {columns} (only id, name and email are read)").format(
-            columns=", ".join(unknown)))
+        warn(
+            _("columns not used: {columns} (only id, name and email are read)").format(
+                columns=", ".join(unknown)
+            )
+        )
     for missing in (c for c in COLUMNS[1:] if c not in columns):
-        warn(_("no '{column}' column: the learners get an empty {column}").format(
-            column=missing))
+        warn(_("no '{column}' column: the learners get an empty {column}").format(column=missing))
     rows, seen = [], set()
     for n, raw in enumerate(reader, 2):
         ident = (raw.get(columns["id"]) or "").strip()
@@ -71,9 +76,13 @@ def read_roster(text: str, warnings: list[str] | None = None) -> list[dict]:
         if ident == "instructor" or len(ident) > 200 or "/" in ident:
             raise RosterError(f"line {n}: {ident!r} cannot be a learner id")
         seen.add(ident)
-        rows.append({"id": ident,
-                     "name": (raw.get(columns.get("name", ""), "") or "").strip(),
-                     "email": (raw.get(columns.get("email", ""), "") or "").strip()})
+        rows.append(
+            {
+                "id": ident,
+                "name": (raw.get(columns.get("name", ""), "") or "").strip(),
+                "email": (raw.get(columns.get("email", ""), "") or "").strip(),
+            }
+        )
     return rows
 
 
@@ -84,8 +93,9 @@ def import_roster(Session_, rows: list[dict]) -> tuple[int, int]:
         for row in rows:
             learner = session.get(Learner, row["id"])
             if learner is None:
-                session.add(Learner(id=row["id"], name=row["name"], email=row["email"],
-                                    role="learner"))
+                session.add(
+                    Learner(id=row["id"], name=row["name"], email=row["email"], role="learner")
+                )
                 created += 1
             elif (learner.name, learner.email) != (row["name"], row["email"]):
                 learner.name, learner.email = row["name"], row["email"]
@@ -102,8 +112,9 @@ def remove(Session_, ids: list[str]) -> tuple[list[str], list[str], list[str]]:
             learner = session.get(Learner, ident)
             if learner is None or learner.role != "learner":
                 unknown.append(ident)
-            elif session.scalar(select(func.count()).select_from(Submission)
-                                .where(Submission.learner_id == ident)):
+            elif session.scalar(
+                select(func.count()).select_from(Submission).where(Submission.learner_id == ident)
+            ):
                 kept.append(ident)
             else:
                 session.execute(delete(Token).where(Token.learner_id == ident))
@@ -123,6 +134,7 @@ def links(Session_, base_url: str, only: list[str] | None = None) -> str:
             if only and learner.id not in only:
                 continue
             token = tokens.issue(session, learner.id)
-            writer.writerow([learner.id, learner.name, learner.email, token,
-                             f"{base}/login/{token}"])
+            writer.writerow(
+                [learner.id, learner.name, learner.email, token, f"{base}/login/{token}"]
+            )
     return out.getvalue()

@@ -18,9 +18,9 @@ import time
 from sqlalchemy import select, update
 
 from ..parent_death import die_with_parent
+from . import store, tokens
 from .database import DataFolder, open_data
 from .models import Attempt, Learner, Submission, utcnow
-from . import store, tokens
 
 RESTART_DELAY = 1.0
 
@@ -48,19 +48,25 @@ def requeue_orphans(Session_) -> int:
     with Session_.begin() as session:
         ids = list(session.scalars(select(Submission.id).where(Submission.state == "grading")))
         if ids:
-            session.execute(update(Submission).where(Submission.id.in_(ids)).values(
-                state="queued", worker=None, lease_until=None))
-            session.execute(update(Attempt).where(Attempt.submission_id.in_(ids),
-                                                  Attempt.finished_at.is_(None)).values(
-                finished_at=utcnow(), outcome="lost"))
+            session.execute(
+                update(Submission)
+                .where(Submission.id.in_(ids))
+                .values(state="queued", worker=None, lease_until=None)
+            )
+            session.execute(
+                update(Attempt)
+                .where(Attempt.submission_id.in_(ids), Attempt.finished_at.is_(None))
+                .values(finished_at=utcnow(), outcome="lost")
+            )
         return len(ids)
 
 
 class Supervisor(threading.Thread):
     """Starts the workers and starts again any that ends."""
 
-    def __init__(self, data_dir: str, count: int, *, no_isolation: bool, lease: float,
-                 poll: float) -> None:
+    def __init__(
+        self, data_dir: str, count: int, *, no_isolation: bool, lease: float, poll: float
+    ) -> None:
         super().__init__(daemon=True, name="workers")
         self.data_dir = data_dir
         self.count = count
@@ -72,9 +78,19 @@ class Supervisor(threading.Thread):
         self.pid_file = os.path.join(data_dir, "workers.pid")
 
     def _start(self, i: int) -> subprocess.Popen:
-        cmd = [sys.executable, "-m", "grader.service.worker", "--data", self.data_dir,
-               "--name", f"{os.uname().nodename}:{os.getpid()}:w{i}:{time.monotonic_ns()}",
-               "--lease", str(self.lease), "--poll", str(self.poll)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "grader.service.worker",
+            "--data",
+            self.data_dir,
+            "--name",
+            f"{os.uname().nodename}:{os.getpid()}:w{i}:{time.monotonic_ns()}",
+            "--lease",
+            str(self.lease),
+            "--poll",
+            str(self.poll),
+        ]
         if self.no_isolation:
             cmd.append("--no-isolation")
         return subprocess.Popen(cmd, preexec_fn=die_with_parent, stdin=subprocess.DEVNULL)
@@ -85,8 +101,12 @@ class Supervisor(threading.Thread):
             for i, proc in enumerate(self.procs):
                 if proc is None or proc.poll() is not None:
                     if proc is not None:
-                        print(f"grade serve: worker {i} ended (exit code {proc.returncode}); "
-                              "starting it again", file=sys.stderr, flush=True)
+                        print(
+                            f"grade serve: worker {i} ended (exit code {proc.returncode}); "
+                            "starting it again",
+                            file=sys.stderr,
+                            flush=True,
+                        )
                         time.sleep(RESTART_DELAY)
                     if self.stopping.is_set():
                         return
@@ -116,36 +136,51 @@ class Supervisor(threading.Thread):
                     proc.wait()
 
 
-def serve(*, host: str, port: int, data_dir: str, workers: int, lang: str,
-          isolation_off: str | None, no_isolation: bool, lease: float, poll: float,
-          base_url: str | None, echo) -> None:
+def serve(
+    *,
+    host: str,
+    port: int,
+    data_dir: str,
+    workers: int,
+    lang: str,
+    isolation_off: str | None,
+    no_isolation: bool,
+    lease: float,
+    poll: float,
+    base_url: str | None,
+    echo,
+) -> None:
     import uvicorn
 
     from .web import Service, create_app
 
     data = DataFolder(data_dir)
     data.create()
-    lock = hold_lock(data)          # one server per data folder
-    sock = bind(host, port)         # a port in use: said before anything else
+    lock = hold_lock(data)  # one server per data folder
+    sock = bind(host, port)  # a port in use: said before anything else
     data, engine, Session_ = open_data(data_dir)
     store.sweep(Session_, data)
     requeued = requeue_orphans(Session_)
     token = ensure_instructor(Session_)
     base = (base_url or f"http://{host}:{port}").rstrip("/")
     if token:
-        echo(f"Instructor link (keep it private; `grade serve --instructor-link` makes a new "
-             f"one): {base}/login/{token}")
+        echo(
+            f"Instructor link (keep it private; `grade serve --instructor-link` makes a new "
+            f"one): {base}/login/{token}"
+        )
     if requeued:
         echo(f"{requeued} submission(s) left grading by the last run: queued again")
     service = Service(data, Session_, lang=lang, isolation_off=isolation_off, lease=lease)
     app = create_app(service)
-    supervisor = Supervisor(str(data.root), workers, no_isolation=no_isolation, lease=lease,
-                            poll=poll)
+    supervisor = Supervisor(
+        str(data.root), workers, no_isolation=no_isolation, lease=lease, poll=poll
+    )
     supervisor.start()
     echo(f"Serving on {base} with {workers} worker(s); data in {data.root}")
     try:
         uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(
-            sockets=[sock])
+            sockets=[sock]
+        )
     finally:
         supervisor.stop()
         engine.dispose()
@@ -167,8 +202,9 @@ def hold_lock(data: DataFolder):
         fh.seek(0)
         pid = fh.read().strip() or "?"
         fh.close()
-        raise Busy(f"{data.root} is already served (grade serve, pid {pid}); one server per "
-                   "data folder") from None
+        raise Busy(
+            f"{data.root} is already served (grade serve, pid {pid}); one server per data folder"
+        ) from None
     fh.seek(0)
     fh.truncate()
     fh.write(f"{os.getpid()}\n")
@@ -185,7 +221,9 @@ def bind(host: str, port: int) -> socket.socket:
         sock.listen(2048)
     except OSError as exc:
         sock.close()
-        raise Busy(f"cannot listen on {host}:{port}: {exc.strerror or exc} (another program "
-                   "uses that port? --port to choose another)") from None
+        raise Busy(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (another program "
+            "uses that port? --port to choose another)"
+        ) from None
     sock.set_inheritable(False)
     return sock

@@ -18,15 +18,15 @@ from .models import DEFAULT_ASSIGNMENT, Setting
 
 @dataclass
 class CourseSettings:
-    deadline: str | None = None        # ISO 8601, UTC ("2026-12-01T23:59"), kept in UTC
-    policy: str = "best"               # gradebook row per learner: "best" or "latest"
-    max_upload: int = 1024 * 1024      # bytes of files in one submission
-    max_files: int = 200               # files in one submission
-    per_hour: int = 20                 # submissions per learner per hour
-    in_flight: int = 1                 # queued or grading at once per learner
-    time_limit: float = 10.0           # the grader's --time-limit
-    memory_limit: int = 2 * 1024 ** 3  # the grader's --memory-limit
-    output_limit: int = 1024 * 1024    # the grader's --output-limit
+    deadline: str | None = None  # ISO 8601, UTC ("2026-12-01T23:59"), kept in UTC
+    policy: str = "best"  # gradebook row per learner: "best" or "latest"
+    max_upload: int = 1024 * 1024  # bytes of files in one submission
+    max_files: int = 200  # files in one submission
+    per_hour: int = 20  # submissions per learner per hour
+    in_flight: int = 1  # queued or grading at once per learner
+    time_limit: float = 10.0  # the grader's --time-limit
+    memory_limit: int = 2 * 1024**3  # the grader's --memory-limit
+    output_limit: int = 1024 * 1024  # the grader's --output-limit
 
     def deadline_at(self) -> dt.datetime | None:
         if not self.deadline:
@@ -46,19 +46,21 @@ class CourseSettings:
         for name in ("max_files", "per_hour", "in_flight"):
             if int(getattr(self, name)) < 1:
                 raise SettingError("count", name=name)
-            if int(getattr(self, name)) >= 2 ** 62:
+            if int(getattr(self, name)) >= 2**62:
                 raise SettingError("count", name=name)
         if not math.isfinite(self.time_limit) or not 0.5 <= self.time_limit <= 24 * 3600:
             raise SettingError("time_limit")
         for name, least in SIZES.items():
-            if not least <= int(getattr(self, name)) < 2 ** 62:
+            if not least <= int(getattr(self, name)) < 2**62:
                 raise SettingError("size", name=name, least=human_size(least))
 
 
-SIZES = {"max_upload": 1, "memory_limit": 256 * 1024 ** 2, "output_limit": 1024}   # minimums
+SIZES = {"max_upload": 1, "memory_limit": 256 * 1024**2, "output_limit": 1024}  # minimums
 MESSAGES = {
-    "deadline": N_("deadline: a date and time such as 2026-12-01T23:59 (UTC), or with its "
-                   "offset from UTC such as 2026-12-01T23:59+01:00"),
+    "deadline": N_(
+        "deadline: a date and time such as 2026-12-01T23:59 (UTC), or with its "
+        "offset from UTC such as 2026-12-01T23:59+01:00"
+    ),
     "policy": N_("policy: best or latest"),
     "count": N_("{name}: a whole number, at least 1"),
     "time_limit": N_("time_limit: a number of seconds, at least 0.5 and at most a day"),
@@ -118,8 +120,10 @@ def load(session: Session, assignment: str = DEFAULT_ASSIGNMENT) -> CourseSettin
 
 def save(session: Session, new: CourseSettings, assignment: str = DEFAULT_ASSIGNMENT) -> None:
     new.validate()
-    current = {r.key: r for r in session.execute(
-        select(Setting).where(Setting.assignment == assignment)).scalars()}
+    current = {
+        r.key: r
+        for r in session.execute(select(Setting).where(Setting.assignment == assignment)).scalars()
+    }
     for key, value in asdict(new).items():
         if key in current:
             current[key].value = json.dumps(value)

@@ -25,7 +25,7 @@ from .refusals import Refused
 from .settings import CourseSettings
 from .uploads import Upload
 
-_admission = threading.Lock()   # one machine: the in-flight and hourly checks are exact
+_admission = threading.Lock()  # one machine: the in-flight and hourly checks are exact
 
 
 def _write(folder: str, files: dict[bytes, bytes]) -> None:
@@ -53,23 +53,39 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
-def check_admission(session: Session, learner_id: str, settings: CourseSettings,
-                    assignment: str) -> None:
-    in_flight = session.scalar(select(func.count()).select_from(Submission).where(
-        Submission.learner_id == learner_id, Submission.assignment == assignment,
-        Submission.state.in_(("queued", "grading"))))
+def check_admission(
+    session: Session, learner_id: str, settings: CourseSettings, assignment: str
+) -> None:
+    in_flight = session.scalar(
+        select(func.count())
+        .select_from(Submission)
+        .where(
+            Submission.learner_id == learner_id,
+            Submission.assignment == assignment,
+            Submission.state.in_(("queued", "grading")),
+        )
+    )
     if in_flight >= settings.in_flight:
         raise Refused(429, "in_flight")
     since = utcnow() - dt.timedelta(hours=1)
-    recent = session.scalar(select(func.count()).select_from(Submission).where(
-        Submission.learner_id == learner_id, Submission.submitted_at >= since))
+    recent = session.scalar(
+        select(func.count())
+        .select_from(Submission)
+        .where(Submission.learner_id == learner_id, Submission.submitted_at >= since)
+    )
     if recent >= settings.per_hour:
         raise Refused(429, "per_hour", count=recent)
 
 
-def create(Session_: sessionmaker, data: DataFolder, learner_id: str, upload: Upload,
-           settings: CourseSettings, language: str,
-           assignment: str = DEFAULT_ASSIGNMENT) -> Submission:
+def create(
+    Session_: sessionmaker,
+    data: DataFolder,
+    learner_id: str,
+    upload: Upload,
+    settings: CourseSettings,
+    language: str,
+    assignment: str = DEFAULT_ASSIGNMENT,
+) -> Submission:
     """Store an upload and queue it; Refused (nothing stored) when the learner
     is over a limit."""
     with _admission:
@@ -82,19 +98,31 @@ def create(Session_: sessionmaker, data: DataFolder, learner_id: str, upload: Up
             _write(part, upload.files)
             os.rename(part, final)
             _fsync_dir(str(data.submissions))
-            shown = {rel.decode("utf-8", "surrogateescape"): blob
-                     for rel, blob in upload.files.items()}
+            shown = {
+                rel.decode("utf-8", "surrogateescape"): blob for rel, blob in upload.files.items()
+            }
             with Session_.begin() as session:
-                sub = Submission(assignment=assignment, learner_id=learner_id, folder=name,
-                                 sha256=submission_hash(shown), size=upload.size,
-                                 language=language, state="queued", attempts=0)
+                sub = Submission(
+                    assignment=assignment,
+                    learner_id=learner_id,
+                    folder=name,
+                    sha256=submission_hash(shown),
+                    size=upload.size,
+                    language=language,
+                    state="queued",
+                    attempts=0,
+                )
                 session.add(sub)
                 session.flush()
                 for rel, blob in sorted(upload.files.items()):
-                    session.add(StoredFile(submission_id=sub.id,
-                                           path=rel.decode("utf-8", "replace"),
-                                           sha256=hashlib.sha256(blob).hexdigest(),
-                                           size=len(blob)))
+                    session.add(
+                        StoredFile(
+                            submission_id=sub.id,
+                            path=rel.decode("utf-8", "replace"),
+                            sha256=hashlib.sha256(blob).hexdigest(),
+                            size=len(blob),
+                        )
+                    )
             return sub
         except BaseException:
             shutil.rmtree(part, ignore_errors=True)

@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session
 
 from .models import Learner, Token
 
-SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1, "dklen": 32}
+SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 CACHE_SECONDS = 300.0
 MAX_FAILURES = 5
 COOL_DOWN = 60.0
 
-_cache: dict[str, tuple[str, float]] = {}   # sha256(token) -> (learner id, until)
-_failures: dict[str, tuple[int, float]] = {}   # lookup -> (failures in a row, last one)
+_cache: dict[str, tuple[str, float]] = {}  # sha256(token) -> (learner id, until)
+_failures: dict[str, tuple[int, float]] = {}  # lookup -> (failures in a row, last one)
 _lock = threading.Lock()
 _clock = time.monotonic
 
@@ -38,14 +38,14 @@ def _hash(secret: str, salt: bytes) -> str:
 def issue(session: Session, learner_id: str, *, revoke_old: bool = True) -> str:
     """A fresh token for ``learner_id`` (older ones revoked): shown once, kept hashed."""
     if revoke_old:
-        session.execute(update(Token).where(Token.learner_id == learner_id)
-                        .values(revoked=True))
+        session.execute(update(Token).where(Token.learner_id == learner_id).values(revoked=True))
         forget(learner_id)
     lookup = secrets.token_hex(8)
     secret = secrets.token_urlsafe(24)
     salt = secrets.token_bytes(16)
-    session.add(Token(lookup=lookup, learner_id=learner_id, salt=salt.hex(),
-                      hash=_hash(secret, salt)))
+    session.add(
+        Token(lookup=lookup, learner_id=learner_id, salt=salt.hex(), hash=_hash(secret, salt))
+    )
     return f"{lookup}.{secret}"
 
 
@@ -60,8 +60,12 @@ def verify(session: Session, token: str | None) -> Learner | None:
     lookup, secret = token.split(".", 1)
     if hit and hit[1] > now:
         # a token replaced by another process (``grade roster links``) stops at once
-        if session.scalar(select(Token.lookup).where(
-                Token.lookup == lookup, Token.revoked.is_(False))) is not None:
+        if (
+            session.scalar(
+                select(Token.lookup).where(Token.lookup == lookup, Token.revoked.is_(False))
+            )
+            is not None
+        ):
             return session.get(Learner, hit[0])
         with _lock:
             _cache.pop(digest, None)
@@ -70,8 +74,9 @@ def verify(session: Session, token: str | None) -> Learner | None:
         failed, last = _failures.get(lookup, (0, 0.0))
         if failed >= MAX_FAILURES and now - last < COOL_DOWN:
             return None
-    row = session.execute(select(Token).where(Token.lookup == lookup,
-                                              Token.revoked.is_(False))).scalar_one_or_none()
+    row = session.execute(
+        select(Token).where(Token.lookup == lookup, Token.revoked.is_(False))
+    ).scalar_one_or_none()
     if row is None:
         return None
     if not hmac.compare_digest(_hash(secret, bytes.fromhex(row.salt)), row.hash):
@@ -80,7 +85,7 @@ def verify(session: Session, token: str | None) -> Learner | None:
             if now - last >= COOL_DOWN:
                 failed = 0
             _failures[lookup] = (failed + 1, now)
-            if len(_failures) > 10_000:   # lookups that exist are few; bound it anyway
+            if len(_failures) > 10_000:  # lookups that exist are few; bound it anyway
                 _failures.pop(next(iter(_failures)))
         return None
     with _lock:

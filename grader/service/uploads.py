@@ -20,14 +20,14 @@ from .refusals import Refused
 
 CHUNK = 64 * 1024
 MAX_DEPTH = 32
-MAX_NAME = 255        # bytes in one file or folder name (the file system's limit)
-MAX_PATH = 1024       # bytes in a whole relative path
+MAX_NAME = 255  # bytes in one file or folder name (the file system's limit)
+MAX_PATH = 1024  # bytes in a whole relative path
 IGNORED_TOP = {b"__MACOSX"}
 
 
 @dataclass
 class Upload:
-    files: dict[bytes, bytes]     # relative path (raw bytes, "/"-separated) -> content
+    files: dict[bytes, bytes]  # relative path (raw bytes, "/"-separated) -> content
 
     @property
     def size(self) -> int:
@@ -92,7 +92,7 @@ def _raw_name(info: zipfile.ZipInfo) -> bytes:
     if info.flag_bits & 0x800:
         return info.filename.encode("utf-8")
     try:
-        return info.filename.encode("cp437")    # what zipfile decoded: the bytes back
+        return info.filename.encode("cp437")  # what zipfile decoded: the bytes back
     except UnicodeEncodeError:
         return info.filename.encode("utf-8", "surrogateescape")
 
@@ -108,7 +108,7 @@ def from_zip(blob: bytes, limits) -> Upload:
     with archive:
         for info in members:
             raw = _raw_name(info)
-            _parts(raw)        # refuses ../ and absolute paths, even for folders
+            _parts(raw)  # refuses ../ and absolute paths, even for folders
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
                 raise Refused(400, "link", path=_shown(raw))
@@ -126,8 +126,14 @@ def from_zip(blob: bytes, limits) -> Upload:
                         buf += chunk
             except Refused:
                 raise
-            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError, OSError,
-                    EOFError) as exc:
+            except (
+                zipfile.BadZipFile,
+                NotImplementedError,
+                RuntimeError,
+                ValueError,
+                OSError,
+                EOFError,
+            ) as exc:
                 raise Refused(400, "bad_zip", why=str(exc)[:200]) from None
             _add(files, raw, bytes(buf), limits)
     return _checked(Upload(files))
@@ -143,7 +149,7 @@ def _checked(upload: Upload) -> Upload:
     if len(tops) == 1 and all(b"/" in k for k in files):
         top = next(iter(tops)) + b"/"
         if not _has_exercise(files):
-            files = {k[len(top):]: v for k, v in files.items()}
+            files = {k[len(top) :]: v for k, v in files.items()}
     if not _has_exercise(files):
         raise Refused(422, "no_exercise", files=", ".join(default().file_names))
     return Upload(files)

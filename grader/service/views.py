@@ -26,23 +26,34 @@ def is_late(sub: Submission, settings: CourseSettings) -> bool:
 
 def positions(session: Session) -> dict[int, int]:
     """1 for the next submission a worker takes, 2 for the one after..."""
-    ids = session.scalars(select(Submission.id).where(Submission.state == "queued")
-                          .order_by(Submission.id))
+    ids = session.scalars(
+        select(Submission.id).where(Submission.state == "queued").order_by(Submission.id)
+    )
     return {sid: i for i, sid in enumerate(ids, 1)}
 
 
-def describe(session: Session, sub: Submission, settings: CourseSettings,
-             queue: dict[int, int] | None = None) -> dict:
+def describe(
+    session: Session, sub: Submission, settings: CourseSettings, queue: dict[int, int] | None = None
+) -> dict:
     result = session.get(Result, sub.result_id) if sub.result_id else None
     base = f"/api/submissions/{sub.id}"
-    doc = {"id": sub.id, "assignment": sub.assignment, "learner": sub.learner_id,
-           "state": sub.state, "score": result.score if result else None,
-           "max_score": result.max_score if result else None,
-           "submitted_at": iso(sub.submitted_at), "late": is_late(sub, settings),
-           "position": None, "attempts": sub.attempts, "sha256": sub.sha256,
-           "size": sub.size, "graded_at": iso(result.created_at) if result else None,
-           "results_url": f"{base}/results.json" if result else None,
-           "report_url": f"{base}/report.html" if result else None}
+    doc = {
+        "id": sub.id,
+        "assignment": sub.assignment,
+        "learner": sub.learner_id,
+        "state": sub.state,
+        "score": result.score if result else None,
+        "max_score": result.max_score if result else None,
+        "submitted_at": iso(sub.submitted_at),
+        "late": is_late(sub, settings),
+        "position": None,
+        "attempts": sub.attempts,
+        "sha256": sub.sha256,
+        "size": sub.size,
+        "graded_at": iso(result.created_at) if result else None,
+        "results_url": f"{base}/results.json" if result else None,
+        "report_url": f"{base}/report.html" if result else None,
+    }
     if sub.state == "queued":
         queue = positions(session) if queue is None else queue
         doc["position"] = queue.get(sub.id)
@@ -58,8 +69,14 @@ def report_path(data: DataFolder, result: Result):
 
 
 def in_flight(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Submission).where(
-        Submission.state.in_(("queued", "grading")))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Submission)
+            .where(Submission.state.in_(("queued", "grading")))
+        )
+        or 0
+    )
 
 
 def dumps(doc) -> str:

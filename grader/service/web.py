@@ -15,11 +15,14 @@ import hashlib
 import secrets
 from dataclasses import asdict, fields
 from pathlib import Path
-from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import (HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse,
-                               Response)
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -29,7 +32,8 @@ from starlette_csrf import CSRFMiddleware
 
 from ..assignment import default as default_assignment
 from ..i18n import LANGUAGES, translations
-from ..report import TEMPLATES as REPORT_TEMPLATES, render_index
+from ..report import TEMPLATES as REPORT_TEMPLATES
+from ..report import render_index
 from . import gradebook as gradebook_mod
 from . import settings as settings_mod
 from . import store, tokens, uploads
@@ -37,12 +41,12 @@ from .claims import DatabaseQueue
 from .database import DataFolder
 from .models import DEFAULT_ASSIGNMENT, Learner, Result, Submission
 from .refusals import Refused
-from .views import describe, dumps, is_late, iso, positions, report_path, results_doc
+from .views import describe, dumps, is_late, positions, report_path, results_doc
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SESSION_COOKIE = "grader_session"
-BODY_OVERHEAD = 256 * 1024     # multipart framing and field names, beyond the files
-MAX_ID = 2 ** 63 - 1           # the database's INTEGER: a larger id is no submission
+BODY_OVERHEAD = 256 * 1024  # multipart framing and field names, beyond the files
+MAX_ID = 2**63 - 1  # the database's INTEGER: a larger id is no submission
 
 
 def _script_hash(path: Path) -> str:
@@ -50,20 +54,25 @@ def _script_hash(path: Path) -> str:
     return "'sha256-" + base64.b64encode(digest).decode() + "'"
 
 
-REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-              f"script-src {_script_hash(REPORT_TEMPLATES / 'report.js')}; "
-              "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
-PAGE_CSP = ("default-src 'self'; style-src 'unsafe-inline'; script-src 'self' 'nonce-{nonce}'; "
-            "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    f"script-src {_script_hash(REPORT_TEMPLATES / 'report.js')}; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+PAGE_CSP = (
+    "default-src 'self'; style-src 'unsafe-inline'; script-src 'self' 'nonce-{nonce}'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 class Service:
-    def __init__(self, data: DataFolder, Session_, *, lang: str, isolation_off: str | None,
-                 lease: float) -> None:
+    def __init__(
+        self, data: DataFolder, Session_, *, lang: str, isolation_off: str | None, lease: float
+    ) -> None:
         self.data = data
         self.Session = Session_
         self.lang = lang
-        self.isolation_off = isolation_off   # why learner code is not isolated, or None
+        self.isolation_off = isolation_off  # why learner code is not isolated, or None
         self.queue = DatabaseQueue(Session_, lease=lease)
 
 
@@ -73,19 +82,32 @@ def _when(value: str | None) -> str:
 
 
 def _pages_env() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
-                      autoescape=select_autoescape(default=True),
-                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(default=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["when"] = _when
     return env
 
 
 def create_app(service: Service) -> FastAPI:
-    app = FastAPI(title="torch-course-grader service", openapi_url="/api/openapi.json",
-                  docs_url=None, redoc_url=None)   # Swagger UI would load a CDN script
+    app = FastAPI(
+        title="torch-course-grader service",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )  # Swagger UI would load a CDN script
     secret = _secret(service.data)
-    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
-                       same_site="lax", max_age=60 * 60 * 24 * 120)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie=SESSION_COOKIE,
+        same_site="lax",
+        max_age=60 * 60 * 24 * 120,
+    )
 
     class CSRF(CSRFMiddleware):
         """A failed CSRF check answers like every refusal: JSON, translated (the
@@ -93,13 +115,16 @@ def create_app(service: Service) -> FastAPI:
 
         def _get_error_response(self, request: Request) -> Response:
             lang = lang_of(request)
-            return JSONResponse({"detail": Refused(403, "csrf").message(lang), "code": "csrf",
-                                 "language": lang}, status_code=403)
+            return JSONResponse(
+                {"detail": Refused(403, "csrf").message(lang), "code": "csrf", "language": lang},
+                status_code=403,
+            )
 
-    app.add_middleware(CSRF, secret=secret, sensitive_cookies={SESSION_COOKIE},
-                       cookie_samesite="strict")
+    app.add_middleware(
+        CSRF, secret=secret, sensitive_cookies={SESSION_COOKIE}, cookie_samesite="strict"
+    )
     env = _pages_env()
-    receiving: dict[str, int] = {}   # learner id -> uploads being received (event loop only)
+    receiving: dict[str, int] = {}  # learner id -> uploads being received (event loop only)
 
     # -- helpers --------------------------------------------------------------------
     def lang_of(request: Request, user: Learner | None = None) -> str:
@@ -148,25 +173,37 @@ def create_app(service: Service) -> FastAPI:
         if sub is None:
             raise Refused(404, "not_found")
         if user.role != "instructor" and sub.learner_id != user.id:
-            raise Refused(404, "not_found")   # not even whether it exists
+            raise Refused(404, "not_found")  # not even whether it exists
         return user, sub
 
     def wants_html(request: Request) -> bool:
         return not request.url.path.startswith("/api/")
 
-    def page(request: Request, name: str, user: Learner | None, status: int = 200,
-             **ctx) -> HTMLResponse:
+    def page(
+        request: Request, name: str, user: Learner | None, status: int = 200, **ctx
+    ) -> HTMLResponse:
         lang = lang_of(request, user)
         catalog = translations(lang)
         env.install_gettext_callables(catalog.gettext, catalog.ngettext, newstyle=True)
         nonce = secrets.token_urlsafe(16)
         html = env.get_template(name).render(
-            lang=lang, user=user, nonce=nonce, isolation_off=service.isolation_off,
-            csrf=request.cookies.get("csrftoken", ""), languages=LANGUAGES,
-            path=ctx.pop("here", request.url.path), **ctx)
-        return HTMLResponse(html, status_code=status, headers={
-            "Content-Security-Policy": PAGE_CSP.format(nonce=nonce),
-            "Cache-Control": "no-store"})
+            lang=lang,
+            user=user,
+            nonce=nonce,
+            isolation_off=service.isolation_off,
+            csrf=request.cookies.get("csrftoken", ""),
+            languages=LANGUAGES,
+            path=ctx.pop("here", request.url.path),
+            **ctx,
+        )
+        return HTMLResponse(
+            html,
+            status_code=status,
+            headers={
+                "Content-Security-Policy": PAGE_CSP.format(nonce=nonce),
+                "Cache-Control": "no-store",
+            },
+        )
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused):
@@ -180,18 +217,40 @@ def create_app(service: Service) -> FastAPI:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         if wants_html(request):
             return page(request, "message.html.j2", user, status=exc.status, message=message)
-        return JSONResponse({"detail": message, "code": exc.key, "language": lang},
-                            status_code=exc.status, headers=headers)
+        return JSONResponse(
+            {"detail": message, "code": exc.key, "language": lang},
+            status_code=exc.status,
+            headers=headers,
+        )
 
     # -- API ------------------------------------------------------------------------
-    upload_schema = {"requestBody": {"required": True, "content": {"multipart/form-data": {
-        "schema": {"type": "object", "properties": {"files": {
-            "type": "array", "items": {"type": "string", "format": "binary"},
-            "description": "the exercise files (their file names may hold a folder path), "
-                           "or one .zip"}}}}}}}
+    upload_schema = {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "files": {
+                                "type": "array",
+                                "items": {"type": "string", "format": "binary"},
+                                "description": "the exercise files (their file names "
+                                "may hold a folder path), or one .zip",
+                            }
+                        },
+                    }
+                }
+            },
+        }
+    }
 
-    @app.post("/api/submissions", status_code=202, openapi_extra=upload_schema,
-              summary="Submit files or one .zip; graded in the background")
+    @app.post(
+        "/api/submissions",
+        status_code=202,
+        openapi_extra=upload_schema,
+        summary="Submit files or one .zip; graded in the background",
+    )
     async def submit(request: Request):
         def admit() -> tuple[Learner, object]:
             user = need_user(request)
@@ -202,8 +261,9 @@ def create_app(service: Service) -> FastAPI:
 
         def accept(user: Learner, settings, parts) -> dict:
             upload = uploads.from_parts(parts, settings)
-            sub = store.create(service.Session, service.data, user.id, upload, settings,
-                               lang_of(request, user))
+            sub = store.create(
+                service.Session, service.data, user.id, upload, settings, lang_of(request, user)
+            )
             with service.Session() as session:
                 return describe(session, session.get(Submission, sub.id), settings)
 
@@ -221,11 +281,11 @@ def create_app(service: Service) -> FastAPI:
             receiving[user.id] -= 1
             if not receiving[user.id]:
                 del receiving[user.id]
-        return JSONResponse(body, status_code=202,
-                            headers={"Location": f"/api/submissions/{body['id']}"})
+        return JSONResponse(
+            body, status_code=202, headers={"Location": f"/api/submissions/{body['id']}"}
+        )
 
-    @app.get("/api/submissions", summary="Your submissions (all for the instructor), newest "
-             "first")
+    @app.get("/api/submissions", summary="Your submissions (all for the instructor), newest first")
     def list_submissions(request: Request, learner: str | None = None, limit: int = 500):
         user = need_user(request)
         with service.Session() as session:
@@ -257,16 +317,24 @@ def create_app(service: Service) -> FastAPI:
         _sub, result = _result(request, sid)
         return Response(dumps(results_doc(service.data, result)), media_type="application/json")
 
-    @app.get("/api/submissions/{sid}/report.html", summary="The grader's report.html",
-             response_class=HTMLResponse)
+    @app.get(
+        "/api/submissions/{sid}/report.html",
+        summary="The grader's report.html",
+        response_class=HTMLResponse,
+    )
     def get_report(request: Request, sid: int):
         _sub, result = _result(request, sid)
         html = report_path(service.data, result).read_text(encoding="utf-8")
-        return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP,
-                                           "X-Content-Type-Options": "nosniff"})
+        return HTMLResponse(
+            html,
+            headers={"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff"},
+        )
 
-    @app.post("/api/submissions/{sid}/regrade", status_code=202,
-              summary="Grade a submission again (instructor; old results are kept)")
+    @app.post(
+        "/api/submissions/{sid}/regrade",
+        status_code=202,
+        summary="Grade a submission again (instructor; old results are kept)",
+    )
     def regrade_one(request: Request, sid: int):
         need_instructor(request)
         with service.Session() as session:
@@ -274,8 +342,11 @@ def create_app(service: Service) -> FastAPI:
                 raise Refused(404, "not_found")
         return {"queued": service.queue.regrade([sid])}
 
-    @app.post("/api/regrade-latest", status_code=202,
-              summary="Grade every learner's latest submission again (instructor)")
+    @app.post(
+        "/api/regrade-latest",
+        status_code=202,
+        summary="Grade every learner's latest submission again (instructor)",
+    )
     def regrade_latest(request: Request):
         need_instructor(request)
         with service.Session() as session:
@@ -289,8 +360,11 @@ def create_app(service: Service) -> FastAPI:
         need_instructor(request)
         with service.Session() as session:
             text = gradebook_mod.gradebook(session, service.data, settings_mod.load(session))
-        return Response(text, media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": 'attachment; filename="gradebook.csv"'})
+        return Response(
+            text,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="gradebook.csv"'},
+        )
 
     @app.get("/api/settings", summary="Deadline, gradebook policy and limits (instructor)")
     def get_settings(request: Request):
@@ -315,15 +389,18 @@ def create_app(service: Service) -> FastAPI:
                         setattr(current, f.name, settings_mod.convert(f.name, body[f.name]))
                 settings_mod.save(session, current)
             except settings_mod.SettingError as exc:
-                raise Refused(400, "settings", why=exc.message(lang_of(request, user))) \
-                    from None
+                raise Refused(400, "settings", why=exc.message(lang_of(request, user))) from None
             return asdict(current)
 
     @app.get("/api/me", summary="Who the token belongs to")
     def me(request: Request):
         user = need_user(request)
-        return {"id": user.id, "name": user.name, "role": user.role,
-                "language": lang_of(request, user)}
+        return {
+            "id": user.id,
+            "name": user.name,
+            "role": user.role,
+            "language": lang_of(request, user),
+        }
 
     # -- pages ----------------------------------------------------------------------
     def home_of(user: Learner) -> str:
@@ -342,8 +419,16 @@ def create_app(service: Service) -> FastAPI:
             if current is not None and current.id != user.id:
                 # someone else's link (sent to this browser, or opened by mistake): a
                 # link alone never switches the account a signed-in person submits as
-                return page(request, "switch.html.j2", current, target=user, token=token,
-                            next=home_of(user), stay=home_of(current), here="/")
+                return page(
+                    request,
+                    "switch.html.j2",
+                    current,
+                    target=user,
+                    token=token,
+                    next=home_of(user),
+                    stay=home_of(current),
+                    here="/",
+                )
         request.session.clear()
         request.session["token"] = token
         return RedirectResponse(home_of(user), 303)
@@ -388,78 +473,123 @@ def create_app(service: Service) -> FastAPI:
     def home(request: Request):
         user = user_of(request)
         if user is None:
-            return page(request, "message.html.j2", None, status=401,
-                        message=translations(lang_of(request)).gettext(
-                            "Open the personal link your instructor sent you to sign in."))
+            return page(
+                request,
+                "message.html.j2",
+                None,
+                status=401,
+                message=translations(lang_of(request)).gettext(
+                    "Open the personal link your instructor sent you to sign in."
+                ),
+            )
         with service.Session() as session:
             settings = settings_mod.load(session)
-            subs = list(session.scalars(select(Submission).where(
-                Submission.learner_id == user.id).order_by(Submission.id.desc())))
+            subs = list(
+                session.scalars(
+                    select(Submission)
+                    .where(Submission.learner_id == user.id)
+                    .order_by(Submission.id.desc())
+                )
+            )
             queue = positions(session)
             rows = [describe(session, s, settings, queue) for s in subs]
         busy = any(r["state"] in ("queued", "grading") for r in rows)
-        return page(request, "learner.html.j2", user, rows=rows, busy=busy, files=default_assignment().file_names,
-                    settings=settings, deadline=settings.deadline)
+        return page(
+            request,
+            "learner.html.j2",
+            user,
+            rows=rows,
+            busy=busy,
+            files=default_assignment().file_names,
+            settings=settings,
+            deadline=settings.deadline,
+        )
 
     @app.get("/submissions/{sid}", response_class=HTMLResponse, include_in_schema=False)
     def submission_page(request: Request, sid: int):
         with service.Session() as session:
             user, sub = own_submission(request, sid, session)
             row = describe(session, sub, settings_mod.load(session))
-        return page(request, "submission.html.j2", user, row=row,
-                    busy=row["state"] in ("queued", "grading"))
+        return page(
+            request, "submission.html.j2", user, row=row, busy=row["state"] in ("queued", "grading")
+        )
 
     @app.get("/instructor", response_class=HTMLResponse, include_in_schema=False)
     def instructor_page(request: Request):
         user = need_instructor(request)
         with service.Session() as session:
             settings = settings_mod.load(session)
-            learners = list(session.scalars(select(Learner).where(Learner.role == "learner")
-                                            .order_by(Learner.id)))
+            learners = list(
+                session.scalars(
+                    select(Learner).where(Learner.role == "learner").order_by(Learner.id)
+                )
+            )
             subs = list(session.scalars(select(Submission).order_by(Submission.id.desc())))
             queue = positions(session)
             rows = [describe(session, s, settings, queue) for s in subs[:200]]
-            picked = {l.id: (s, r) for l, s, r in gradebook_mod.chosen(session, settings)}
+            picked = {lrn.id: (s, r) for lrn, s, r in gradebook_mod.chosen(session, settings)}
         counts: dict[str, int] = {}
         for s in subs:
             counts[s.learner_id] = counts.get(s.learner_id, 0) + 1
-        people = [{"id": l.id, "name": l.name, "email": l.email, "count": counts.get(l.id, 0),
-                   "score": picked[l.id][1].score if l.id in picked else None,
-                   "max_score": picked[l.id][1].max_score if l.id in picked else None,
-                   "submission": picked[l.id][0].id if l.id in picked else None,
-                   "late": is_late(picked[l.id][0], settings) if l.id in picked else False}
-                  for l in learners]
-        return page(request, "instructor.html.j2", user, rows=rows, people=people,
-                    settings=settings, queued=len(queue), refresh=10)
+        people = [
+            {
+                "id": lrn.id,
+                "name": lrn.name,
+                "email": lrn.email,
+                "count": counts.get(lrn.id, 0),
+                "score": picked[lrn.id][1].score if lrn.id in picked else None,
+                "max_score": picked[lrn.id][1].max_score if lrn.id in picked else None,
+                "submission": picked[lrn.id][0].id if lrn.id in picked else None,
+                "late": is_late(picked[lrn.id][0], settings) if lrn.id in picked else False,
+            }
+            for lrn in learners
+        ]
+        return page(
+            request,
+            "instructor.html.j2",
+            user,
+            rows=rows,
+            people=people,
+            settings=settings,
+            queued=len(queue),
+            refresh=10,
+        )
 
     @app.get("/instructor/class/", response_class=HTMLResponse, include_in_schema=False)
     def class_overview(request: Request):
         user = need_instructor(request)
         with service.Session() as session:
             settings = settings_mod.load(session)
-            picked = [(l, results_doc(service.data, r))
-                      for l, _s, r in gradebook_mod.chosen(session, settings)]
-        picked = [(l, d) for l, d in picked if d]
+            picked = [
+                (lrn, results_doc(service.data, r))
+                for lrn, _s, r in gradebook_mod.chosen(session, settings)
+            ]
+        picked = [(lrn, d) for lrn, d in picked if d]
         docs = [d for _l, d in picked]
-        names = {d.get("metadata", {}).get("submission", ""): l.name for l, d in picked}
-        html = render_index(docs, [{"id": ex.id, "title": translations(
-            lang_of(request, user)).gettext(ex.title)} for ex in default_assignment().exercises],
-            lang=lang_of(request, user), gradebook="/api/gradebook.csv", names=names)
-        return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP,
-                                           "Refresh": "10"})
+        names = {d.get("metadata", {}).get("submission", ""): lrn.name for lrn, d in picked}
+        html = render_index(
+            docs,
+            [
+                {"id": ex.id, "title": translations(lang_of(request, user)).gettext(ex.title)}
+                for ex in default_assignment().exercises
+            ],
+            lang=lang_of(request, user),
+            gradebook="/api/gradebook.csv",
+            names=names,
+        )
+        return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP, "Refresh": "10"})
 
     @app.get("/instructor/class/{learner}/report.html", include_in_schema=False)
     def class_report(request: Request, learner: str):
         need_instructor(request)
         with service.Session() as session:
             settings = settings_mod.load(session)
-            for l, s, _r in gradebook_mod.chosen(session, settings):
-                if l.id == learner:
+            for lrn, s, _r in gradebook_mod.chosen(session, settings):
+                if lrn.id == learner:
                     return RedirectResponse(f"/api/submissions/{s.id}/report.html", 303)
         raise Refused(404, "not_found")
 
-    @app.get("/instructor/learners/{learner}", response_class=HTMLResponse,
-             include_in_schema=False)
+    @app.get("/instructor/learners/{learner}", response_class=HTMLResponse, include_in_schema=False)
     def learner_history(request: Request, learner: str):
         user = need_instructor(request)
         with service.Session() as session:
@@ -468,11 +598,22 @@ def create_app(service: Service) -> FastAPI:
                 raise Refused(404, "not_found")
             settings = settings_mod.load(session)
             queue = positions(session)
-            rows = [describe(session, s, settings, queue) for s in session.scalars(
-                select(Submission).where(Submission.learner_id == learner)
-                .order_by(Submission.id.desc()))]
-        return page(request, "history.html.j2", user, person=person, rows=rows,
-                    busy=any(r["state"] in ("queued", "grading") for r in rows))
+            rows = [
+                describe(session, s, settings, queue)
+                for s in session.scalars(
+                    select(Submission)
+                    .where(Submission.learner_id == learner)
+                    .order_by(Submission.id.desc())
+                )
+            ]
+        return page(
+            request,
+            "history.html.j2",
+            user,
+            person=person,
+            rows=rows,
+            busy=any(r["state"] in ("queued", "grading") for r in rows),
+        )
 
     @app.get("/instructor/settings", response_class=HTMLResponse, include_in_schema=False)
     def settings_page(request: Request):
@@ -502,13 +643,13 @@ async def _read_files(request: Request, settings) -> list[tuple[str, bytes]]:
     replay = [bytes(body)]
 
     async def receive():
-        return {"type": "http.request", "body": replay.pop() if replay else b"",
-                "more_body": False}
+        return {"type": "http.request", "body": replay.pop() if replay else b"", "more_body": False}
 
     copy = Request(request.scope, receive)
     try:
-        form = await copy.form(max_files=settings.max_files + 1, max_fields=50,
-                               max_part_size=settings.max_upload + 1)
+        form = await copy.form(
+            max_files=settings.max_files + 1, max_fields=50, max_part_size=settings.max_upload + 1
+        )
     except Exception as exc:  # noqa: BLE001 - malformed multipart: the client's fault
         if "Too many files" in str(exc):
             raise Refused(413, "too_many_files", count=settings.max_files) from None

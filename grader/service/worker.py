@@ -22,20 +22,27 @@ from ..parent_death import die_with_parent
 
 def _limits(settings):
     from ..limits import Limits
-    return replace(Limits(), time=float(settings.time_limit), memory=int(settings.memory_limit),
-                   output=int(settings.output_limit))
+
+    return replace(
+        Limits(),
+        time=float(settings.time_limit),
+        memory=int(settings.memory_limit),
+        output=int(settings.output_limit),
+    )
 
 
 class Worker:
-    def __init__(self, data_dir: str, name: str, *, no_isolation: bool, lease: float,
-                 poll: float) -> None:
+    def __init__(
+        self, data_dir: str, name: str, *, no_isolation: bool, lease: float, poll: float
+    ) -> None:
+        from ..sandbox import detect_isolation
         from .claims import DatabaseQueue
         from .database import open_data
-        from ..sandbox import detect_isolation
 
         self.data, self.engine, self.Session = open_data(data_dir, migrate=False)
         # never visible to learner code, wherever the instructor put it
         from ..sandbox import hide
+
         hide(self.data.root)
         self.queue = DatabaseQueue(self.Session, lease=lease)
         self.name = name
@@ -47,6 +54,7 @@ class Worker:
 
     def _zygote(self, limits):
         from ..sandbox import Zygote
+
         if self.zygote is not None and self.zygote_limits != limits:
             self.zygote.close()
             self.zygote = None
@@ -58,7 +66,8 @@ class Worker:
 
     def run(self) -> None:
         from .settings import load
-        with self.Session() as session:   # warm the sandbox before the first submission
+
+        with self.Session() as session:  # warm the sandbox before the first submission
             self._zygote(_limits(load(session)))
         while not self.stopping:
             self.queue.requeue_expired()
@@ -71,10 +80,10 @@ class Worker:
     def grade(self, submission_id: int, attempt_id: int) -> None:
         from ..batch import Job, cache_key, save
         from ..grading import Options, grade_or_error
-        from ..submission import read_submission
         from ..i18n import set_language
         from ..report import render_report
         from ..results import error_results
+        from ..submission import read_submission
         from .models import Submission
         from .settings import load
 
@@ -83,26 +92,24 @@ class Worker:
             settings = load(session, sub.assignment)
             learner, folder, lang = sub.learner_id, sub.folder, sub.language
             work = sub.assignment
-        options = Options(devices=["cpu"], limits=_limits(settings), language=lang,
-                          assignment=work)
+        options = Options(devices=["cpu"], limits=_limits(settings), language=lang, assignment=work)
         set_language(lang)
         source = self.data.submissions / folder
         target = self.data.results / str(submission_id) / str(attempt_id)
         job = Job(name=learner, folder=source)
         beat = threading.Event()
-        ticker = threading.Thread(target=self._heartbeat, args=(submission_id, beat),
-                                  daemon=True)
+        ticker = threading.Thread(target=self._heartbeat, args=(submission_id, beat), daemon=True)
         ticker.start()
         try:
             try:
-                doc = grade_or_error(source, self._zygote(options.limits), options,
-                                     self.isolation)
+                doc = grade_or_error(source, self._zygote(options.limits), options, self.isolation)
                 doc["metadata"]["submission"] = learner
                 if not doc["metadata"].get("grader_error"):
                     doc["metadata"]["cache_key"] = cache_key(read_submission(source), options)
             except Exception as exc:  # noqa: BLE001 - this submission only
-                doc = error_results(name=learner, error=exc, options=options,
-                                    isolation=self.isolation)
+                doc = error_results(
+                    name=learner, error=exc, options=options, isolation=self.isolation
+                )
                 if self.zygote is not None:
                     self.zygote.close()
                     self.zygote = None
@@ -110,10 +117,15 @@ class Worker:
         finally:
             beat.set()
             ticker.join()
-        self.queue.finish(submission_id, attempt_id, self.name,
-                          folder=f"{submission_id}/{attempt_id}", score=float(doc["score"]),
-                          max_score=float(doc["max_score"]),
-                          grader_error=bool(doc["metadata"].get("grader_error")))
+        self.queue.finish(
+            submission_id,
+            attempt_id,
+            self.name,
+            folder=f"{submission_id}/{attempt_id}",
+            score=float(doc["score"]),
+            max_score=float(doc["max_score"]),
+            grader_error=bool(doc["metadata"].get("grader_error")),
+        )
 
     def _heartbeat(self, submission_id: int, done: threading.Event) -> None:
         while not done.wait(self.queue.lease / 3):
@@ -138,16 +150,18 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     die_with_parent()
     import torch
+
     torch.set_num_threads(1)
-    worker = Worker(args.data, args.name, no_isolation=args.no_isolation, lease=args.lease,
-                    poll=args.poll)
+    worker = Worker(
+        args.data, args.name, no_isolation=args.no_isolation, lease=args.lease, poll=args.poll
+    )
 
     def stop(signum, frame):
         worker.close()
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the server's to handle
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
     try:
         worker.run()
     finally:

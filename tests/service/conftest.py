@@ -39,13 +39,23 @@ def grade_cmd(*args: str) -> list[str]:
 def roster(data: Path, learners: list[str]) -> dict[str, str]:
     """Import ``learners`` and return their tokens."""
     csv_path = data.parent / f"{data.name}-roster.csv"
-    csv_path.write_text("id,name,email,group\n" + "".join(
-        f"{who},{who.title()} Test,{who}@example.org,A\n" for who in learners))
-    subprocess.run(grade_cmd("roster", "import", str(csv_path), "--data", str(data)),
-                   check=True, capture_output=True, timeout=120)
-    out = subprocess.run(grade_cmd("roster", "links", "--base-url", "http://testserver",
-                                   "--data", str(data)),
-                         check=True, capture_output=True, text=True, timeout=120).stdout
+    csv_path.write_text(
+        "id,name,email,group\n"
+        + "".join(f"{who},{who.title()} Test,{who}@example.org,A\n" for who in learners)
+    )
+    subprocess.run(
+        grade_cmd("roster", "import", str(csv_path), "--data", str(data)),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    out = subprocess.run(
+        grade_cmd("roster", "links", "--base-url", "http://testserver", "--data", str(data)),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     return {row["id"]: row["token"] for row in csv.DictReader(io.StringIO(out))}
 
 
@@ -60,14 +70,30 @@ class Server:
         self.proc: subprocess.Popen | None = None
         self.instructor: str | None = None
 
-    def start(self, timeout: float = 120) -> "Server":
-        cmd = grade_cmd("serve", "--port", str(self.port), "--data", str(self.data),
-                        "--workers", str(self.workers), "--lease", str(LEASE), "--poll", "0.2")
+    def start(self, timeout: float = 120) -> Server:
+        cmd = grade_cmd(
+            "serve",
+            "--port",
+            str(self.port),
+            "--data",
+            str(self.data),
+            "--workers",
+            str(self.workers),
+            "--lease",
+            str(LEASE),
+            "--poll",
+            "0.2",
+        )
         if self.no_isolation:
             cmd.append("--no-isolation")
         log = open(self.log_path, "a")
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -130,8 +156,11 @@ class Server:
 
     def _workers_left(self) -> list[int]:
         try:
-            return [int(p) for p in (self.data / "workers.pid").read_text().split()
-                    if Path(f"/proc/{p}").exists()]
+            return [
+                int(p)
+                for p in (self.data / "workers.pid").read_text().split()
+                if Path(f"/proc/{p}").exists()
+            ]
         except (OSError, ValueError):
             return []
 
@@ -169,8 +198,9 @@ def solution_files() -> dict[str, bytes]:
 
 
 def upload(client: httpx.Client, files: dict[str, bytes]) -> httpx.Response:
-    return client.post("/api/submissions",
-                       files=[("files", (name, data)) for name, data in files.items()])
+    return client.post(
+        "/api/submissions", files=[("files", (name, data)) for name, data in files.items()]
+    )
 
 
 def copy_solutions(dest: Path) -> Path:
@@ -183,7 +213,7 @@ def pytest_collection_modifyitems(items) -> None:
     command are slow; the unit tests here stay in the fast set."""
     for item in items:
         uses = set(getattr(item, "fixturenames", ()))
-        if "server" in uses or item.name.startswith(("test_a_folder_named_serve",
-                                                     "test_instructor_link_on_demand",
-                                                     "test_roster_import")):
+        if "server" in uses or item.name.startswith(
+            ("test_a_folder_named_serve", "test_instructor_link_on_demand", "test_roster_import")
+        ):
             item.add_marker(pytest.mark.slow)

@@ -20,7 +20,7 @@ from grader.service.models import Learner
 
 from .conftest import cheap_files, grade_cmd, upload
 
-HUGE_ID = "99999999999999999999999"    # past SQLite's 64-bit INTEGER
+HUGE_ID = "99999999999999999999999"  # past SQLite's 64-bit INTEGER
 
 
 def _zip(entries: dict[str, bytes]) -> bytes:
@@ -39,18 +39,25 @@ def _count(server, who: str) -> int:
 def test_submission_id_past_64_bits_is_not_found_not_a_server_error(server):
     """An id too large for the database was a 500 (OverflowError in SQLite)."""
     with server.client(server.tokens["gus"]) as c:
-        for path in (f"/api/submissions/{HUGE_ID}", f"/api/submissions/{HUGE_ID}/results.json",
-                     f"/api/submissions/{HUGE_ID}/report.html", f"/submissions/{HUGE_ID}"):
+        for path in (
+            f"/api/submissions/{HUGE_ID}",
+            f"/api/submissions/{HUGE_ID}/results.json",
+            f"/api/submissions/{HUGE_ID}/report.html",
+            f"/submissions/{HUGE_ID}",
+        ):
             assert c.get(path).status_code == 404, path
     with server.client(server.instructor) as c:
         assert c.get(f"/api/submissions/{HUGE_ID}").status_code == 404
         assert c.post(f"/api/submissions/{HUGE_ID}/regrade").status_code == 404
 
 
-@pytest.mark.parametrize("names", [
-    ["devices.py", "devices.py/extra.py"],          # a file, then a folder of the same name
-    ["sub/x.py", "sub", "devices.py"],               # a folder, then a file of the same name
-])
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["devices.py", "devices.py/extra.py"],  # a file, then a folder of the same name
+        ["sub/x.py", "sub", "devices.py"],  # a folder, then a file of the same name
+    ],
+)
 def test_file_and_folder_of_the_same_name_are_refused(server, names):
     """Both in one upload made the server fail writing them (500)."""
     before = _count(server, "gus")
@@ -84,11 +91,16 @@ def test_overlong_file_name_is_refused(server):
 def _start_slow_upload(server, token: str) -> socket.socket:
     """An upload whose body is sent in part and then held, as a slow client does."""
     s = socket.create_connection(("127.0.0.1", server.port))
-    s.sendall((f"POST /api/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
-               "Content-Type: multipart/form-data; boundary=BB\r\n"
-               "Content-Length: 900000\r\n\r\n"
-               "--BB\r\nContent-Disposition: form-data; name=\"files\"; "
-               "filename=\"devices.py\"\r\n\r\n").encode() + b"#" * 200_000)
+    s.sendall(
+        (
+            f"POST /api/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+            "Content-Type: multipart/form-data; boundary=BB\r\n"
+            "Content-Length: 900000\r\n\r\n"
+            '--BB\r\nContent-Disposition: form-data; name="files"; '
+            'filename="devices.py"\r\n\r\n'
+        ).encode()
+        + b"#" * 200_000
+    )
     return s
 
 
@@ -142,7 +154,7 @@ def test_wrong_secrets_for_a_known_lookup_stop_costing_scrypt(tmp_path, monkeypa
     clock = [time.monotonic()]
     monkeypatch.setattr(tokens, "_clock", lambda: clock[0])
     with Session_() as session:
-        assert tokens.verify(session, token) is None        # still cooling down
+        assert tokens.verify(session, token) is None  # still cooling down
         clock[0] += tokens.COOL_DOWN + 1
         assert tokens.verify(session, token).id == "zed"
     engine.dispose()
@@ -154,10 +166,23 @@ def test_a_replaced_link_stops_working_at_once(server):
     working (API and sign-in) after the instructor replaced it."""
     old = server.tokens["fox"]
     with server.client(old) as c:
-        assert c.get("/api/me").status_code == 200        # verified, now remembered
-    out = subprocess.run(grade_cmd("roster", "links", "--base-url", "http://testserver",
-                                   "--data", str(server.data), "--learner", "fox"),
-                         check=True, capture_output=True, text=True, timeout=120).stdout
+        assert c.get("/api/me").status_code == 200  # verified, now remembered
+    out = subprocess.run(
+        grade_cmd(
+            "roster",
+            "links",
+            "--base-url",
+            "http://testserver",
+            "--data",
+            str(server.data),
+            "--learner",
+            "fox",
+        ),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     new = {row["id"]: row["token"] for row in csv.DictReader(io.StringIO(out))}["fox"]
     server.tokens["fox"] = new
     with server.client(old) as c:
@@ -174,8 +199,15 @@ def test_no_page_runs_script_from_another_site(server):
     script from another site ran on the grader's origin, with the power of the
     instructor's session (the CSRF cookie is readable by scripts). The
     OpenAPI document stays at /api/openapi.json."""
-    pages = ["/api/docs", "/api/redoc", "/docs", "/", "/instructor", "/instructor/settings",
-             "/instructor/class/"]
+    pages = [
+        "/api/docs",
+        "/api/redoc",
+        "/docs",
+        "/",
+        "/instructor",
+        "/instructor/settings",
+        "/instructor/class/",
+    ]
     with server.client(server.instructor) as c:
         assert c.get("/api/openapi.json").status_code == 200
         for path in pages:
@@ -187,9 +219,15 @@ def test_no_page_runs_script_from_another_site(server):
             assert not outside, (path, outside)
 
 
-@pytest.mark.parametrize("body", [b'{"time_limit": "nan"}', b'{"time_limit": "inf"}',
-                                  b'{"time_limit": 1e999}',
-                                  b'{"memory_limit": 1000000000000000000000000000000}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"time_limit": "nan"}',
+        b'{"time_limit": "inf"}',
+        b'{"time_limit": 1e999}',
+        b'{"memory_limit": 1000000000000000000000000000000}',
+    ],
+)
 def test_settings_refuse_values_no_limit_can_hold(server, body):
     """A time limit of NaN or infinity (or a limit past 64 bits) was saved,
     then every settings response failed (500: NaN is not JSON) until it was
@@ -214,11 +252,12 @@ def test_another_persons_link_does_not_silently_switch_the_account(server):
         assert c.get(f"/login/{ana}").status_code == 303
         page = c.get(f"/login/{bob}")
         assert page.status_code == 200 and 'data-api="/login"' in page.text
-        assert c.get("/api/me").json()["id"] == "gus"          # still Ana
-        assert c.post("/login", json={"token": bob}).status_code == 403   # no CSRF header
+        assert c.get("/api/me").json()["id"] == "gus"  # still Ana
+        assert c.post("/login", json={"token": bob}).status_code == 403  # no CSRF header
         assert c.get("/api/me").json()["id"] == "gus"
-        confirmed = c.post("/login", json={"token": bob},
-                           headers={"x-csrftoken": c.cookies.get("csrftoken")})
+        confirmed = c.post(
+            "/login", json={"token": bob}, headers={"x-csrftoken": c.cookies.get("csrftoken")}
+        )
         assert confirmed.status_code == 200 and confirmed.json()["id"] == "hal"
         assert c.get("/api/me").json()["id"] == "hal"
         # her own link again, while signed in as herself: straight through

@@ -61,16 +61,19 @@ def test_submit_states_and_results_equal_the_command_line(server, tmp_path):
     """grade submit uploads, sees queued then grading, prints the local summary;
     the served results.json and report.html are grade's for the same files."""
     folder = copy_solutions(tmp_path / "ana")
-    run = subprocess.run(grade_cmd("submit", "--server", server.url, "--token",
-                                   server.tokens["ana"], str(folder)),
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        grade_cmd("submit", "--server", server.url, "--token", server.tokens["ana"], str(folder)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr
     assert "queued (position 1)" in run.stderr and "grading" in run.stderr
     assert "ana: 93 / 93 points" in run.stdout
     url = re.search(r"Report: (\S+)", run.stdout).group(1)
     assert url.startswith(f"{server.url}/submissions/") and server.tokens["ana"] not in url
     sid = int(url.rsplit("/", 1)[1])
-    with server.client() as browser:      # the printed address, signed in by the link
+    with server.client() as browser:  # the printed address, signed in by the link
         outside = browser.get(url)
         assert outside.status_code == 401
         assert expected("signin", "en").split(":")[0] in outside.text
@@ -82,21 +85,34 @@ def test_submit_states_and_results_equal_the_command_line(server, tmp_path):
         served = c.get(f"/api/submissions/{sid}/results.json").json()
         report = c.get(f"/api/submissions/{sid}/report.html")
     assert sub["state"] == "done" and sub["score"] == 93 and sub["max_score"] == 93
-    assert {"id", "learner", "state", "score", "max_score", "submitted_at", "late",
-            "position"} <= set(sub)
+    assert {
+        "id",
+        "learner",
+        "state",
+        "score",
+        "max_score",
+        "submitted_at",
+        "late",
+        "position",
+    } <= set(sub)
     assert report.status_code == 200
     csp = report.headers["content-security-policy"]
     assert "default-src 'none'" in csp and "script-src 'sha256-" in csp
     # the same files graded by the command line
     out = tmp_path / "out"
-    local = subprocess.run(grade_cmd(str(folder), "--out", str(out), "--device", "cpu"),
-                           capture_output=True, text=True, timeout=600)
+    local = subprocess.run(
+        grade_cmd(str(folder), "--out", str(out), "--device", "cpu"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert local.returncode == 0, local.stderr
     cli = json.loads((out / "ana" / "results.json").read_text())
     assert normalized(served) == normalized(cli)
     cli_report = (out / "ana" / "report.html").read_text()
-    differing = [(a, b) for a, b in zip(report.text.splitlines(), cli_report.splitlines())
-                 if a != b]
+    differing = [
+        (a, b) for a, b in zip(report.text.splitlines(), cli_report.splitlines()) if a != b
+    ]
     assert len(report.text.splitlines()) == len(cli_report.splitlines())
     # only the lines that show when it was graded and how long it took
     assert len(differing) <= 4, differing
@@ -143,19 +159,27 @@ def _symlink_zip() -> bytes:
 
 BAD_UPLOADS = {
     # name: (files, status, key)
-    "dotdot": ({"work.zip": _zip([("../../evil.py", b"x=1"), ("blocks.py", b"x=1")])},
-               400, "outside"),
-    "absolute": ({"work.zip": _zip([("/tmp/evil.py", b"x=1"), ("blocks.py", b"x=1")])},
-                 400, "outside"),
-    "zip_bomb": ({"bomb.zip": _zip([("blocks.py", b"\0" * (50 * 1024 * 1024))])},
-                 413, "expands"),
+    "dotdot": (
+        {"work.zip": _zip([("../../evil.py", b"x=1"), ("blocks.py", b"x=1")])},
+        400,
+        "outside",
+    ),
+    "absolute": (
+        {"work.zip": _zip([("/tmp/evil.py", b"x=1"), ("blocks.py", b"x=1")])},
+        400,
+        "outside",
+    ),
+    "zip_bomb": ({"bomb.zip": _zip([("blocks.py", b"\0" * (50 * 1024 * 1024))])}, 413, "expands"),
     "symlink": ({"link.zip": _symlink_zip()}, 400, "link"),
     "not_a_zip": ({"work.zip": b"PK\x03\x04 this is not an archive"}, 400, "bad_zip"),
     "empty_zip": ({"work.zip": _zip([])}, 400, "empty"),
     "no_exercise": ({"notes.txt": b"hello", "main.py": b"print(1)"}, 422, "no_exercise"),
     "too_large": ({"blocks.py": b"#" * (1024 * 1024 + 10)}, 413, "too_large"),
-    "too_many_files": ({f"f{i}.py": b"" for i in range(201)} | {"blocks.py": b""}, 413,
-                       "too_many_files"),
+    "too_many_files": (
+        {f"f{i}.py": b"" for i in range(201)} | {"blocks.py": b""},
+        413,
+        "too_many_files",
+    ),
     "traversal_name": ({"../blocks.py": b"x=1"}, 400, "outside"),
 }
 
@@ -171,9 +195,20 @@ def test_bad_uploads_refused_with_nothing_stored(server, case, lang):
     if key in ("too_large", "expands"):
         assert r.json()["detail"] == expected(key, lang, limit="1 MiB")
     elif key == "no_exercise":
-        assert r.json()["detail"] == expected(key, lang, files=", ".join(
-            ("blocks.py", "layers.py", "parameters.py", "initializers.py", "storage.py",
-             "devices.py")))
+        assert r.json()["detail"] == expected(
+            key,
+            lang,
+            files=", ".join(
+                (
+                    "blocks.py",
+                    "layers.py",
+                    "parameters.py",
+                    "initializers.py",
+                    "storage.py",
+                    "devices.py",
+                )
+            ),
+        )
     assert stored(server) == before
 
 
@@ -197,7 +232,7 @@ def test_empty_and_huge_bodies(server, lang):
 @pytest.mark.parametrize("lang", ["en", "es"])
 def test_bad_or_missing_token(server, lang):
     for token in (None, "nonsense", server.tokens["ana"][:-2] + "xx", "a.b"):
-        key = "signin" if token is None else "token"     # no credential: how to sign in
+        key = "signin" if token is None else "token"  # no credential: how to sign in
         with server.client(token, lang=lang) as c:
             for r in (c.get("/api/submissions"), upload(c, cheap_files())):
                 refused(r, 401, key, lang)
@@ -239,13 +274,14 @@ def test_non_utf8_names_in_a_zip_are_graded_as_windows_1252(server):
         doc = server.wait(server.tokens["fox"], r.json()["id"])
         results = c.get(doc["results_url"]).json()
     assert "notas_año.py" in results["metadata"]["files"]
-    assert "notas_año.py" in results["output"] or any(
-        "notas_año.py" in json.dumps(e) for e in results["exercises"]) or \
-        "Windows" in json.dumps(results)
+    assert (
+        "notas_año.py" in results["output"]
+        or any("notas_año.py" in json.dumps(e) for e in results["exercises"])
+        or "Windows" in json.dumps(results)
+    )
 
 
-def graded(server, who: str, files: dict[str, bytes] | None = None, *,
-           fresh: bool = False) -> dict:
+def graded(server, who: str, files: dict[str, bytes] | None = None, *, fresh: bool = False) -> dict:
     """A graded submission of ``who`` (one is made when there is none, or
     when ``fresh``)."""
     with server.client(server.tokens[who]) as c:
@@ -264,14 +300,24 @@ def test_access_control_on_every_path(server):
     instructor: everything."""
     a, b = "ana", "ben"
     mine, theirs = graded(server, a)["id"], graded(server, b)["id"]
-    per_submission = ["/api/submissions/{id}", "/api/submissions/{id}/results.json",
-                      "/api/submissions/{id}/report.html", "/submissions/{id}"]
-    instructor_only = [("GET", "/api/gradebook.csv"), ("GET", "/api/settings"),
-                       ("PUT", "/api/settings"), ("POST", "/api/regrade-latest"),
-                       ("POST", f"/api/submissions/{mine}/regrade"), ("GET", "/instructor"),
-                       ("GET", "/instructor/class/"), ("GET", f"/instructor/learners/{b}"),
-                       ("GET", "/instructor/settings"),
-                       ("GET", f"/instructor/class/{b}/report.html")]
+    per_submission = [
+        "/api/submissions/{id}",
+        "/api/submissions/{id}/results.json",
+        "/api/submissions/{id}/report.html",
+        "/submissions/{id}",
+    ]
+    instructor_only = [
+        ("GET", "/api/gradebook.csv"),
+        ("GET", "/api/settings"),
+        ("PUT", "/api/settings"),
+        ("POST", "/api/regrade-latest"),
+        ("POST", f"/api/submissions/{mine}/regrade"),
+        ("GET", "/instructor"),
+        ("GET", "/instructor/class/"),
+        ("GET", f"/instructor/learners/{b}"),
+        ("GET", "/instructor/settings"),
+        ("GET", f"/instructor/class/{b}/report.html"),
+    ]
     with server.client(server.tokens[a]) as c:
         for path in per_submission:
             assert c.get(path.format(id=mine)).status_code == 200, path
@@ -283,9 +329,11 @@ def test_access_control_on_every_path(server):
     with server.client(None) as c:
         for path in per_submission:
             assert c.get(path.format(id=mine)).status_code == 401, path
-        for method, path in instructor_only + [("GET", "/api/submissions"),
-                                               ("POST", "/api/submissions"),
-                                               ("GET", "/api/me")]:
+        for method, path in instructor_only + [
+            ("GET", "/api/submissions"),
+            ("POST", "/api/submissions"),
+            ("GET", "/api/me"),
+        ]:
             assert c.request(method, path).status_code == 401, path
         assert c.get("/").status_code == 401
     with server.client(server.instructor) as c:
@@ -325,7 +373,7 @@ def test_pages_login_language_and_csrf(server):
         page = c.get("/instructor")
         assert page.status_code == 200 and "ana" in page.text
         overview = c.get("/instructor/class/")
-        assert overview.status_code == 200 and "ana · Ana Test" in overview.text   # and name
+        assert overview.status_code == 200 and "ana · Ana Test" in overview.text  # and name
         csrf = c.cookies.get("csrftoken")
         assert c.post("/api/regrade-latest").status_code == 403
         assert csrf and c.get("/instructor/settings").status_code == 200
@@ -333,22 +381,24 @@ def test_pages_login_language_and_csrf(server):
 
 def test_gradebook_policy_late_and_regrade(server):
     """dan: a better submission, then a worse one: best and latest pick each."""
-    good = graded(server, "dan", {"devices.py": (SOLUTIONS / "devices.py").read_bytes()},
-                  fresh=True)
+    good = graded(
+        server, "dan", {"devices.py": (SOLUTIONS / "devices.py").read_bytes()}, fresh=True
+    )
     low = graded(server, "dan", fresh=True)
     assert good["score"] > low["score"] == 0
     with server.client(server.instructor) as admin:
+
         def row(who):
             text = admin.get("/api/gradebook.csv").text
-            assert text.startswith("\ufefflearner,name,")     # a BOM for Excel
+            assert text.startswith("\ufefflearner,name,")  # a BOM for Excel
             lines = list(__import__("csv").DictReader(io.StringIO(text[1:])))
             return next(line for line in lines if line["learner"] == who)
-        assert row("dan")["total"] == f"{good['score']:g}"           # best
+
+        assert row("dan")["total"] == f"{good['score']:g}"  # best
         assert row("dan")["submission_id"] == str(good["id"])
         assert admin.put("/api/settings", json={"policy": "latest"}).status_code == 200
         assert row("dan")["total"] == "0" and row("dan")["late"] == ""
-        assert admin.put("/api/settings", json={"deadline": "2020-01-01T00:00"}).status_code \
-            == 200
+        assert admin.put("/api/settings", json={"deadline": "2020-01-01T00:00"}).status_code == 200
         assert row("dan")["late"] == "yes"
         assert row("dan")["name"] == "Dan Test" and "submission" not in row("dan")
         assert admin.get(f"/api/submissions/{low['id']}").json()["late"] is True

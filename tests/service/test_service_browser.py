@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 
@@ -23,15 +22,23 @@ SHOTS = ROOT / "reports" / "screenshots"
 @pytest.fixture
 def browser(tmp_path):
     if not (CHROMIUM and DRIVER):
-        pytest.skip("headless Chromium and chromedriver are not installed "
-                    "(apt-get install chromium chromium-driver)")
+        pytest.skip(
+            "headless Chromium and chromedriver are not installed "
+            "(apt-get install chromium chromium-driver)"
+        )
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1200,900", f"--user-data-dir={tmp_path / 'profile'}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1200,900",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
     driver.set_page_load_timeout(60)
@@ -85,5 +92,7 @@ def test_learner_uploads_and_instructor_sees_them(server, browser):
     browser.get(f"{server.url}/instructor/class/")
     _wait_for(browser, lambda d: "hal" in d.find_element(By.TAG_NAME, "body").text, 60)
     browser.save_screenshot(str(SHOTS / "6-instructor-overview.png"))
-    assert all((SHOTS / name).stat().st_size > 1000 for name in (
-        "1-learner-upload.png", "4-learner-report.png", "6-instructor-overview.png"))
+    assert all(
+        (SHOTS / name).stat().st_size > 1000
+        for name in ("1-learner-upload.png", "4-learner-report.png", "6-instructor-overview.png")
+    )

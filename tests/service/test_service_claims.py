@@ -18,8 +18,17 @@ def _setup(tmp_path, n=6):
         s.add(Learner(id="ana", name="", email="", role="learner"))
         s.flush()
         for i in range(n):
-            s.add(Submission(learner_id="ana", folder=f"f{i}", sha256="0", size=0,
-                             language="en", state="queued", attempts=0))
+            s.add(
+                Submission(
+                    learner_id="ana",
+                    folder=f"f{i}",
+                    sha256="0",
+                    size=0,
+                    language="en",
+                    state="queued",
+                    attempts=0,
+                )
+            )
     return Session_
 
 
@@ -53,12 +62,12 @@ def test_an_expired_lease_is_queued_again_and_a_stale_worker_cannot_finish_it(tm
     sid2, second = queue.claim("new")
     assert sid2 == sid
     # the old worker's late results are kept, but the state is the new holder's
-    assert not queue.finish(sid, first, "old", folder="1/1", score=1, max_score=2,
-                            grader_error=False)
+    assert not queue.finish(
+        sid, first, "old", folder="1/1", score=1, max_score=2, grader_error=False
+    )
     with Session_() as s:
         assert s.get(Submission, sid).state == "grading"
-    assert queue.finish(sid, second, "new", folder="1/2", score=2, max_score=2,
-                        grader_error=False)
+    assert queue.finish(sid, second, "new", folder="1/2", score=2, max_score=2, grader_error=False)
     with Session_() as s:
         sub = s.get(Submission, sid)
         assert (sub.state, sub.attempts) == ("done", 2)
@@ -71,8 +80,8 @@ def test_regrade_keeps_results_and_restart_requeues_orphans(tmp_path):
     queue = DatabaseQueue(Session_, lease=30)
     a, att = queue.claim("w")
     queue.finish(a, att, "w", folder="1/1", score=1, max_score=2, grader_error=False)
-    b, _ = queue.claim("w")               # left grading by a server that was killed
-    assert queue.regrade([a, b]) == 1     # b is not finished: not queued twice
+    b, _ = queue.claim("w")  # left grading by a server that was killed
+    assert queue.regrade([a, b]) == 1  # b is not finished: not queued twice
     assert requeue_orphans(Session_) == 1
     with Session_() as s:
         assert s.get(Submission, a).state == "queued"
@@ -98,4 +107,4 @@ def test_a_submission_whose_worker_dies_every_time_ends_in_error(tmp_path):
         sub = s.get(Submission, 1)
         assert "stopped 3 times" in sub.error
         assert [a.outcome for a in s.query(Attempt).order_by(Attempt.id)] == ["lost"] * MAX_LOST
-    assert queue.claim("next")[0] == 2      # the others' turn
+    assert queue.claim("next")[0] == 2  # the others' turn

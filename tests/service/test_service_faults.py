@@ -45,9 +45,9 @@ def test_worker_killed_while_grading(server):
     os.kill(victim, signal.SIGKILL)
     doc = server.wait(token, sid, timeout=300)
     assert doc["state"] == "done" and doc["score"] == 93
-    assert doc["attempts"] == 2              # graded once more, not more
+    assert doc["attempts"] == 2  # graded once more, not more
     assert not _alive(victim)
-    assert server.worker_pids()[0] != victim   # the server started a new worker
+    assert server.worker_pids()[0] != victim  # the server started a new worker
 
 
 def test_service_killed_with_submissions_queued_and_running(tmp_path):

@@ -24,9 +24,13 @@ from .conftest import free_port, grade_cmd
 
 def _links(server, *learners: str) -> dict[str, str]:
     args = [a for who in learners for a in ("--learner", who)]
-    out = subprocess.run(grade_cmd("roster", "links", "--base-url", server.url, "--data",
-                                   str(server.data), *args),
-                         check=True, capture_output=True, text=True, timeout=120).stdout
+    out = subprocess.run(
+        grade_cmd("roster", "links", "--base-url", server.url, "--data", str(server.data), *args),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     return {row["id"]: row["token"] for row in csv.DictReader(io.StringIO(out))}
 
 
@@ -34,17 +38,21 @@ def _links(server, *learners: str) -> dict[str, str]:
 def test_fresh_links_revoke_old_tokens_and_sessions_at_once(server, tmp_path):
     roster = tmp_path / "ivy.csv"
     roster.write_text("id,name,email\nivy,Ivy Test,ivy@example.org\n")
-    subprocess.run(grade_cmd("roster", "import", str(roster), "--data", str(server.data)),
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        grade_cmd("roster", "import", str(roster), "--data", str(server.data)),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     old = _links(server, "ivy")["ivy"]
     with server.client(old) as bearer, server.client() as browser:
         assert bearer.get("/api/me").json()["id"] == "ivy"
-        assert bearer.get("/api/me").json()["id"] == "ivy"      # remembered now
+        assert bearer.get("/api/me").json()["id"] == "ivy"  # remembered now
         assert browser.get(f"/login/{old}").status_code == 303
         assert browser.get("/api/me").json()["id"] == "ivy"
         new = _links(server, "ivy")["ivy"]
-        assert bearer.get("/api/me").status_code == 401           # at once, not minutes later
-        assert browser.get("/api/me").status_code == 401          # its session too
+        assert bearer.get("/api/me").status_code == 401  # at once, not minutes later
+        assert browser.get("/api/me").status_code == 401  # its session too
         assert browser.get(f"/login/{old}").status_code == 401
     with server.client(new) as c:
         assert c.get("/api/me").json()["id"] == "ivy"
@@ -53,9 +61,15 @@ def test_fresh_links_revoke_old_tokens_and_sessions_at_once(server, tmp_path):
         assert admin.get("/api/me").json()["role"] == "instructor"
         browser.get(f"/login/{server.instructor}")
         assert browser.get("/instructor").status_code == 200
-        out = subprocess.run(grade_cmd("serve", "--instructor-link", "--data", str(server.data),
-                                       "--port", str(server.port)),
-                             check=True, capture_output=True, text=True, timeout=120).stdout
+        out = subprocess.run(
+            grade_cmd(
+                "serve", "--instructor-link", "--data", str(server.data), "--port", str(server.port)
+            ),
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
         server.instructor = out.strip().rsplit("/login/", 1)[1]
         assert admin.get("/api/me").status_code == 401
         assert browser.get("/instructor").status_code == 401
@@ -64,11 +78,13 @@ def test_fresh_links_revoke_old_tokens_and_sessions_at_once(server, tmp_path):
 
 
 # -- 5. data folders and ports --------------------------------------------------------------
-@pytest.mark.parametrize("args", [["roster", "links", "--base-url", "http://x"],
-                                  ["serve", "--instructor-link"]])
+@pytest.mark.parametrize(
+    "args", [["roster", "links", "--base-url", "http://x"], ["serve", "--instructor-link"]]
+)
 def test_links_from_the_wrong_folder_create_no_course(tmp_path, args):
-    run = subprocess.run(grade_cmd(*args), cwd=tmp_path, capture_output=True, text=True,
-                         timeout=120)
+    run = subprocess.run(
+        grade_cmd(*args), cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 2, run.stderr
     assert f"no course data in {tmp_path / 'grader-data'}" in run.stderr
     assert "--data" in run.stderr and len(run.stderr.strip().splitlines()) == 1
@@ -76,20 +92,30 @@ def test_links_from_the_wrong_folder_create_no_course(tmp_path, args):
 
 
 def test_a_second_server_on_the_same_data_or_a_taken_port_is_refused(server, tmp_path):
-    second = subprocess.run(grade_cmd("serve", "--data", str(server.data), "--no-isolation",
-                                      "--port", str(free_port())),
-                            capture_output=True, text=True, timeout=120)
+    second = subprocess.run(
+        grade_cmd(
+            "serve", "--data", str(server.data), "--no-isolation", "--port", str(free_port())
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert second.returncode == 2, second.stderr
     assert f"pid {server.proc.pid}" in second.stderr and "already served" in second.stderr
     assert len(second.stderr.strip().splitlines()) == 1
-    taken = subprocess.run(grade_cmd("serve", "--data", str(tmp_path / "d"), "--no-isolation",
-                                     "--port", str(server.port)),
-                           capture_output=True, text=True, timeout=120)
+    taken = subprocess.run(
+        grade_cmd(
+            "serve", "--data", str(tmp_path / "d"), "--no-isolation", "--port", str(server.port)
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert taken.returncode == 2, taken.stderr
     assert f"cannot listen on 127.0.0.1:{server.port}" in taken.stderr
     assert "Serving on" not in taken.stderr and "/login/" not in taken.stderr
     assert len(taken.stderr.strip().splitlines()) == 1
-    with server.client(server.instructor) as c:      # the first one serves on
+    with server.client(server.instructor) as c:  # the first one serves on
         assert c.get("/api/me").status_code == 200
 
 
@@ -97,27 +123,36 @@ def test_a_second_server_on_the_same_data_or_a_taken_port_is_refused(server, tmp
 def _import(tmp_path, data: bytes, *extra: str):
     path = tmp_path / "roster.csv"
     path.write_bytes(data)
-    return CliRunner().invoke(commands.service, ["roster", "import", str(path), "--data",
-                                                 str(tmp_path / "d"), *extra])
+    return CliRunner().invoke(
+        commands.service, ["roster", "import", str(path), "--data", str(tmp_path / "d"), *extra]
+    )
 
 
 def _learners(tmp_path) -> dict[str, tuple[str, str]]:
     _data, _engine, Session_ = open_data(tmp_path / "d")
     with Session_() as s:
-        return {l.id: (l.name, l.email) for l in s.query(Learner).filter_by(role="learner")}
+        learners = s.query(Learner).filter_by(role="learner")
+        return {who.id: (who.name, who.email) for who in learners}
 
 
 def test_spanish_excel_roster_semicolons_windows_1252(tmp_path):
-    text = "id;nombre;email;grupo\r\nana;Ana Muñoz;ana@x.es;A\r\n;Sin Id;x@x.es;B\r\nben;Benítez;;A\r\n"
+    text = (
+        "id;nombre;email;grupo\r\nana;Ana Muñoz;ana@x.es;A\r\n;Sin Id;x@x.es;B\r\n"
+        "ben;Benítez;;A\r\n"
+    )
     result = _import(tmp_path, text.encode("cp1252"), "--lang", "es")
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     es = translations("es").gettext
-    assert any(es("the file is not UTF-8: read as Windows-1252 (check the accents in the "
-                  "names)") in line for line in lines)
-    assert any("nombre, grupo" in line for line in lines)       # columns not used
-    assert any(es("no '{column}' column: the learners get an empty {column}")
-               .format(column="name") in line for line in lines)
+    assert any(
+        es("the file is not UTF-8: read as Windows-1252 (check the accents in the names)") in line
+        for line in lines
+    )
+    assert any("nombre, grupo" in line for line in lines)  # columns not used
+    assert any(
+        es("no '{column}' column: the learners get an empty {column}").format(column="name") in line
+        for line in lines
+    )
     assert any(es("line {n}: no id; the row is skipped").format(n=3) in line for line in lines)
     assert "remove" in lines[-1]
     assert _learners(tmp_path) == {"ana": ("", "ana@x.es"), "ben": ("", "")}
@@ -128,11 +163,14 @@ def test_roster_utf8_bom_tabs_and_a_clean_import_warns_nothing(tmp_path):
     assert result.exit_code == 0, result.output
     assert "warning" not in result.output
     assert _learners(tmp_path) == {"ana": ("Ana Muñoz", "a@x")}
-    result = _import(tmp_path, "nombre;email\nAna;a@x\n".encode())
+    result = _import(tmp_path, b"nombre;email\nAna;a@x\n")
     assert result.exit_code == 2 and "nombre, email" in result.output
     warnings: list[str] = []
-    assert read_roster("id,name,email\nana,A,a@x\n,,\n", warnings) == \
-        [{"id": "ana", "name": "A", "email": "a@x"}] and warnings == []   # blank row: quiet
+    assert (
+        read_roster("id,name,email\nana,A,a@x\n,,\n", warnings)
+        == [{"id": "ana", "name": "A", "email": "a@x"}]
+        and warnings == []
+    )  # blank row: quiet
 
 
 def test_roster_remove_spares_learners_with_submissions(tmp_path):
@@ -141,8 +179,9 @@ def test_roster_remove_spares_learners_with_submissions(tmp_path):
     token = links(Session_, "http://x")
     with Session_.begin() as s:
         s.add(Submission(learner_id="ben", folder="f", sha256="0" * 64))
-    result = CliRunner().invoke(commands.service, ["roster", "remove", "ana", "ben", "zed",
-                                                   "--data", str(tmp_path / "d")])
+    result = CliRunner().invoke(
+        commands.service, ["roster", "remove", "ana", "ben", "zed", "--data", str(tmp_path / "d")]
+    )
     assert result.exit_code == 2
     assert "removed: ana" in result.output and "have submissions: ben" in result.output
     assert "no such learner: zed" in result.output
@@ -154,13 +193,18 @@ def test_roster_remove_spares_learners_with_submissions(tmp_path):
 
 # -- 6. settings -------------------------------------------------------------------------------
 def test_settings_errors_in_words_sizes_and_deadlines_in_utc():
-    assert convert("memory_limit", "2G") == 2 * 1024 ** 3
-    assert convert("max_upload", "1048576") == 1024 ** 2
+    assert convert("memory_limit", "2G") == 2 * 1024**3
+    assert convert("max_upload", "1048576") == 1024**2
     assert convert("deadline", "2026-12-01T23:59+01:00") == "2026-12-01T22:59"
     assert convert("deadline", "2026-12-01 23:59:30") == "2026-12-01T23:59:30"
     assert convert("deadline", "") is None
-    for name, value in (("deadline", "1 de diciembre"), ("per_hour", "veinte"),
-                        ("memory_limit", "mucha"), ("time_limit", "x"), ("max_files", 2.5)):
+    for name, value in (
+        ("deadline", "1 de diciembre"),
+        ("per_hour", "veinte"),
+        ("memory_limit", "mucha"),
+        ("time_limit", "x"),
+        ("max_files", 2.5),
+    ):
         with pytest.raises(SettingError) as caught:
             convert(name, value)
         text = caught.value.message("es")
@@ -178,10 +222,11 @@ def test_settings_api_answers_in_the_instructors_language(server):
         detail = bad.json()["detail"]
         assert translations("es").gettext(MESSAGES["deadline"]) in detail
         assert "isoformat" not in detail
-        ok = admin.put("/api/settings", json={"memory_limit": "3G",
-                                              "deadline": "2030-01-01T10:00+02:00"})
+        ok = admin.put(
+            "/api/settings", json={"memory_limit": "3G", "deadline": "2030-01-01T10:00+02:00"}
+        )
         assert ok.status_code == 200, ok.text
-        assert ok.json()["memory_limit"] == 3 * 1024 ** 3
+        assert ok.json()["memory_limit"] == 3 * 1024**3
         assert ok.json()["deadline"] == "2030-01-01T08:00"
         admin.put("/api/settings", json={"memory_limit": "2G", "deadline": ""})
 
@@ -192,24 +237,30 @@ def test_csrf_failure_is_translated_json(server):
         browser.get(f"/login/{server.tokens['hal']}")
         r = browser.post("/api/submissions", files=[("files", ("blocks.py", b"x"))])
         assert r.status_code == 403
-        assert r.json() == {"detail": translations("es").gettext(REFUSALS["csrf"]),
-                            "code": "csrf", "language": "es"}
+        assert r.json() == {
+            "detail": translations("es").gettext(REFUSALS["csrf"]),
+            "code": "csrf",
+            "language": "es",
+        }
 
 
 # -- 10. help ----------------------------------------------------------------------------------
 def test_grade_help_points_to_the_service_commands_help():
     from grader import cli
+
     text = " ".join(CliRunner().invoke(cli.main, ["--help"]).output.split())
     for command in ("serve", "roster", "submit"):
         assert f"grade {command} --help" in text
-    roster_help = " ".join(CliRunner().invoke(commands.service, ["roster", "--help"])
-                           .output.split())
+    roster_help = " ".join(
+        CliRunner().invoke(commands.service, ["roster", "--help"]).output.split()
+    )
     assert "remove" in roster_help
 
 
 # -- 9. class overview -------------------------------------------------------------------------
 def test_class_overview_shows_names_next_to_ids():
     from grader.report import render_index
+
     doc = {"metadata": {"submission": "ana"}, "exercises": [], "score": 0, "max_score": 0}
     assert "ana · Ana Muñoz" in render_index([doc], [], names={"ana": "Ana Muñoz"})
     assert "ana ·" not in render_index([doc], [])

@@ -28,26 +28,48 @@ def test_a_folder_upload_loses_its_single_top_folder():
 
 
 def test_a_zipped_folder_too_and_macos_clutter_is_dropped():
-    up = from_parts([("work.zip", _zip([("tarea/", b""), ("tarea/devices.py", b"x"),
-                                        ("__MACOSX/tarea/._devices.py", b"junk")]))], LIMITS)
+    up = from_parts(
+        [
+            (
+                "work.zip",
+                _zip(
+                    [
+                        ("tarea/", b""),
+                        ("tarea/devices.py", b"x"),
+                        ("__MACOSX/tarea/._devices.py", b"junk"),
+                    ]
+                ),
+            )
+        ],
+        LIMITS,
+    )
     assert set(up.files) == {b"devices.py"}
 
 
 def test_a_windows_zip_name_keeps_its_bytes():
     blob = _zip([("notas_aXo.py", b"x"), ("blocks.py", b"y")]).replace(
-        b"notas_aXo.py", "notas_año.py".encode("cp1252"))
+        b"notas_aXo.py", "notas_año.py".encode("cp1252")
+    )
     assert "notas_año.py".encode("cp1252") in from_zip(blob, LIMITS).files
 
 
-@pytest.mark.parametrize("entries, status, key", [
-    ([("a/../../x.py", b""), ("blocks.py", b"")], 400, "outside"),
-    ([("C:/x.py", b""), ("blocks.py", b"")], 400, "outside"),
-    ([("..\\x.py", b""), ("blocks.py", b"")], 400, "outside"),
-    ([("blocks.py", b"a"), ("blocks.py", b"b")], 400, "duplicate"),
-    ([("blocks.py", b"0" * (LIMITS.max_upload // 2)), ("layers.py",
-                                                       b"1" * (LIMITS.max_upload // 2 + 1))],
-     413, "expands"),
-])
+@pytest.mark.parametrize(
+    "entries, status, key",
+    [
+        ([("a/../../x.py", b""), ("blocks.py", b"")], 400, "outside"),
+        ([("C:/x.py", b""), ("blocks.py", b"")], 400, "outside"),
+        ([("..\\x.py", b""), ("blocks.py", b"")], 400, "outside"),
+        ([("blocks.py", b"a"), ("blocks.py", b"b")], 400, "duplicate"),
+        (
+            [
+                ("blocks.py", b"0" * (LIMITS.max_upload // 2)),
+                ("layers.py", b"1" * (LIMITS.max_upload // 2 + 1)),
+            ],
+            413,
+            "expands",
+        ),
+    ],
+)
 def test_bad_archives(entries, status, key):
     with pytest.raises(Refused) as refused:
         from_zip(_zip(entries), LIMITS)
@@ -62,7 +84,7 @@ def test_sizes_are_counted_not_read_from_the_central_directory():
     blob = bytes(blob).replace(real, (10).to_bytes(4, "little"))
     with pytest.raises(Refused) as refused:
         from_zip(blob, LIMITS)
-    assert refused.value.status in (400, 413)   # refused either way, never read past the limit
+    assert refused.value.status in (400, 413)  # refused either way, never read past the limit
 
 
 def test_a_file_upload_over_the_limit_and_one_without_exercise_files():

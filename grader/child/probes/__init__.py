@@ -19,14 +19,22 @@ import importlib
 import marshal
 import sys
 import types
-from typing import Any, Callable, Mapping, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import torch
 from torch import nn
 
 from .. import device_audit
-from ..protocol import (KEY_BUFFER_DEVICES, KEY_DEVICE_AUDIT, KEY_PARAM_DEVICES,
-                        STEP_DEVICE_AUDIT, STEP_TO_DEVICE, SUFFIX_DEVICE, SUFFIX_INPUT_CHANGED)
+from ..protocol import (
+    KEY_BUFFER_DEVICES,
+    KEY_DEVICE_AUDIT,
+    KEY_PARAM_DEVICES,
+    STEP_DEVICE_AUDIT,
+    STEP_TO_DEVICE,
+    SUFFIX_DEVICE,
+    SUFFIX_INPUT_CHANGED,
+)
 from ..recorder import Recorder
 from ..steps import N_, label
 
@@ -38,16 +46,23 @@ _REGISTRY: dict[str, Callable] = {}
 class Probe(Protocol):
     """What the runner calls: ``probe(rec, module, inputs, device, params)``."""
 
-    def __call__(self, rec: Recorder, mod: types.ModuleType | None,
-                 t: Mapping[str, torch.Tensor], device: str,
-                 params: Mapping[str, Any]) -> None: ...
+    def __call__(
+        self,
+        rec: Recorder,
+        mod: types.ModuleType | None,
+        t: Mapping[str, torch.Tensor],
+        device: str,
+        params: Mapping[str, Any],
+    ) -> None: ...
 
 
 def probe(name: str):
     """Register a built-in probe (one that belongs to no exercise)."""
+
     def register(fn):
         _REGISTRY[name] = fn
         return fn
+
     return register
 
 
@@ -85,9 +100,15 @@ def record_parameters(rec, prefix: str, net: nn.Module) -> None:
     """Names, shapes, kinds and values of parameters, buffers and state_dict."""
     params = []
     for name, p in net.named_parameters():
-        params.append({"name": name, "shape": list(p.shape),
-                       "is_parameter": isinstance(p, nn.Parameter),
-                       "requires_grad": bool(p.requires_grad), "device": p.device.type})
+        params.append(
+            {
+                "name": name,
+                "shape": list(p.shape),
+                "is_parameter": isinstance(p, nn.Parameter),
+                "requires_grad": bool(p.requires_grad),
+                "device": p.device.type,
+            }
+        )
         rec.tensor(f"{prefix}param/{name}", p)
     rec.value(f"{prefix}parameters", params)
     buffers = []
@@ -143,8 +164,10 @@ def audit(rec, make: Callable[[], nn.Module], inputs: tuple, device: str) -> Non
     """On the CPU, look for GPU-only device bugs in a fresh instance."""
     if device != "cpu":
         return
-    with rec.step(STEP_DEVICE_AUDIT, label(N_("forward pass on the CPU, looking for tensors that "
-                                          "would be left on the CPU"))):
+    with rec.step(
+        STEP_DEVICE_AUDIT,
+        label(N_("forward pass on the CPU, looking for tensors that would be left on the CPU")),
+    ):
         net = make()
         rec.value(KEY_DEVICE_AUDIT, device_audit.audit(net, inputs, rec.learner_frames_from_stack))
 
@@ -165,8 +188,11 @@ def describe(module: nn.Module, depth: int = 0) -> dict:
         info["bias"] = module.bias is not None
     if depth < 6:
         # _modules keeps a module registered twice (a tie) at both positions
-        info["children"] = [[name, describe(child, depth + 1)]
-                            for name, child in module._modules.items() if child is not None]
+        info["children"] = [
+            [name, describe(child, depth + 1)]
+            for name, child in module._modules.items()
+            if child is not None
+        ]
     return info
 
 
@@ -176,14 +202,22 @@ def describe_loaded(rec, key: str, obj) -> None:
         rec.value(key, {"type": "tensor"})
         rec.tensor(f"{key}/value", obj)
     elif isinstance(obj, (list, tuple)):
-        rec.value(key, {"type": type(obj).__name__, "len": len(obj),
-                        "items": [type(v).__name__ for v in obj]})
+        rec.value(
+            key,
+            {"type": type(obj).__name__, "len": len(obj), "items": [type(v).__name__ for v in obj]},
+        )
         for i, v in enumerate(obj):
             if isinstance(v, torch.Tensor):
                 rec.tensor(f"{key}/{i}", v)
     elif isinstance(obj, dict):
-        rec.value(key, {"type": type(obj).__name__, "keys": [str(k) for k in obj],
-                        "items": [type(v).__name__ for v in obj.values()]})
+        rec.value(
+            key,
+            {
+                "type": type(obj).__name__,
+                "keys": [str(k) for k in obj],
+                "items": [type(v).__name__ for v in obj.values()],
+            },
+        )
         for k, v in obj.items():
             if isinstance(v, torch.Tensor):
                 rec.tensor(f"{key}/{k}", v)
@@ -191,6 +225,21 @@ def describe_loaded(rec, key: str, obj) -> None:
         rec.value(key, {"type": type(obj).__name__})
 
 
-__all__ = ["N_", "Probe", "audit", "describe", "describe_loaded", "forward", "get", "label",
-           "load_folder", "move", "nn", "probe", "record_grads", "record_parameters",
-           "record_state", "torch"]
+__all__ = [
+    "N_",
+    "Probe",
+    "audit",
+    "describe",
+    "describe_loaded",
+    "forward",
+    "get",
+    "label",
+    "load_folder",
+    "move",
+    "nn",
+    "probe",
+    "record_grads",
+    "record_parameters",
+    "record_state",
+    "torch",
+]

@@ -8,7 +8,11 @@ from .. import N_, label
 def relu(rec, mod, t, device, params):
     for name in ("X", "X3d"):
         X = t[name]
-        with rec.step(f"relu/{name}", label(N_("{call} on {name} {shape}"), call="relu",
-                                            name=name, shape=str(tuple(X.shape)))):
+        with rec.step(
+            f"relu/{name}",
+            label(
+                N_("{call} on {name} {shape}"), call="relu", name=name, shape=str(tuple(X.shape))
+            ),
+        ):
             out = mod.relu(X)
             rec.tensor(f"relu/{name}", out)

@@ -18,6 +18,12 @@ def relu_inputs() -> dict:
 
 
 EXERCISES = (
-    Exercise(id="relu", file=FILE, title=N_("relu: max(x, 0), elementwise"), probe="relu",
-             seed=1, inputs=relu_inputs),
+    Exercise(
+        id="relu",
+        file=FILE,
+        title=N_("relu: max(x, 0), elementwise"),
+        probe="relu",
+        seed=1,
+        inputs=relu_inputs,
+    ),
 )

@@ -13,10 +13,18 @@ def test_mse_scalar(o):
     expect_shape(value(o, "mse.shape", kind=list), (), "mse(pred, target)")
 
 
-@check("mse", "value", title="mse is the mean of the squared errors",
-       hint="((pred - target) ** 2).mean()", points=2)
+@check(
+    "mse",
+    "value",
+    title="mse is the mean of the squared errors",
+    hint="((pred - target) ** 2).mean()",
+    points=2,
+)
 def test_mse_value(o):
     require(o, "mse")
     t = inputs("mse")
-    expect_close(tensor(o, "mse", what="mse(pred, target)"),
-                 ((t["pred"] - t["target"]) ** 2).mean(), "mse(pred, target)")
+    expect_close(
+        tensor(o, "mse", what="mse(pred, target)"),
+        ((t["pred"] - t["target"]) ** 2).mean(),
+        "mse(pred, target)",
+    )

@@ -16,6 +16,12 @@ def mse_inputs() -> dict:
 
 
 EXERCISES = (
-    Exercise(id="mse", file=FILE, title=N_("mse: the mean squared error"), probe="mse", seed=2,
-             inputs=mse_inputs),
+    Exercise(
+        id="mse",
+        file=FILE,
+        title=N_("mse: the mean squared error"),
+        probe="mse",
+        seed=2,
+        inputs=mse_inputs,
+    ),
 )

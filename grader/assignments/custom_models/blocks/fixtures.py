@@ -34,9 +34,17 @@ def chain_long() -> list[nn.Module]:
     return [m for _ in range(6) for m in (nn.Linear(8, 8), nn.Tanh())]
 
 
-CHAINS = {"shapes": chain_shapes, "square": chain_square, "repeated": chain_repeated,
-          "long": chain_long}
+CHAINS = {
+    "shapes": chain_shapes,
+    "square": chain_square,
+    "repeated": chain_repeated,
+    "long": chain_long,
+}
 
 # the chains' names in step labels and messages
-CHAIN_NAMES = {"shapes": N_("shapes"), "square": N_("square"), "repeated": N_("repeated-module"),
-               "long": N_("twelve-module")}
+CHAIN_NAMES = {
+    "shapes": N_("shapes"),
+    "square": N_("square"),
+    "repeated": N_("repeated-module"),
+    "long": N_("twelve-module"),
+}

@@ -20,9 +20,18 @@ def mlp(rec, mod, t, device, params):
     if not move(rec, net, device):
         return
     for n in (1, 3, 64):
-        forward(rec, f"out{n}", net, t[f"X{n}"].to(device),
-                label(N_("{call} on {name} of shape {shape}"), call="MLP.forward", name="X",
-                      shape=f"({n}, 20)"))
+        forward(
+            rec,
+            f"out{n}",
+            net,
+            t[f"X{n}"].to(device),
+            label(
+                N_("{call} on {name} of shape {shape}"),
+                call="MLP.forward",
+                name="X",
+                shape=f"({n}, 20)",
+            ),
+        )
     with rec.step("backward", label(N_("backward pass through {model}"), model="MLP")):
         net.zero_grad()
         out = net(t["X64"].to(device))
@@ -39,27 +48,31 @@ def my_sequential(rec, mod, t, device, params):
         # the values come from the grader, which computes the expected output
         # from what it sent
         ours.load_state_dict({k: t[f"{chain}/given/{k}"] for k in ours.state_dict()})
-        with rec.step(f"{chain}/construct", label(N_("MySequential(*<{case} chain>)"),
-                                                         case=label(fixtures.CHAIN_NAMES[chain]))) as s:
+        with rec.step(
+            f"{chain}/construct",
+            label(N_("MySequential(*<{case} chain>)"), case=label(fixtures.CHAIN_NAMES[chain])),
+        ) as s:
             seq = mod.MySequential(*modules)
             rec.value(f"{chain}/is_module", isinstance(seq, nn.Module))
             rec.value(f"{chain}/is_sequential", isinstance(seq, nn.Sequential))
-            rec.value(f"{chain}/mro", [c.__module__ + "." + c.__qualname__
-                                       for c in type(seq).__mro__])
+            rec.value(
+                f"{chain}/mro", [c.__module__ + "." + c.__qualname__ for c in type(seq).__mro__]
+            )
             rec.value(f"{chain}/state_dict_keys", [str(k) for k in seq.state_dict().keys()])
             rec.value(f"{chain}/children", [n for n, _ in seq.named_children()])
             got = list(seq.parameters())
             want = list(ours.parameters())
             rec.value(f"{chain}/params_count", len(got))
-            rec.value(f"{chain}/params_found",
-                      [any(p is q for q in got) for p in want])
+            rec.value(f"{chain}/params_found", [any(p is q for q in got) for p in want])
         if not s.ok:
             continue
         if chain == "shapes":
             with rec.step("to_device", device):
                 seq.to(device)
-                rec.value("to_device.param_devices",
-                          sorted({p.device.type for m in modules for p in m.parameters()}))
+                rec.value(
+                    "to_device.param_devices",
+                    sorted({p.device.type for m in modules for p in m.parameters()}),
+                )
         else:
             for m in modules:
                 m.to(device)
@@ -77,8 +90,14 @@ def fixed_hidden_mlp(rec, mod, t, device, params):
         rec.value("structure", describe(net))
         record_parameters(rec, "", net)
         rw = getattr(net, "rand_weight", None)
-        rec.value("rand_weight.kind", "parameter" if isinstance(rw, nn.Parameter)
-                  else "tensor" if isinstance(rw, torch.Tensor) else type(rw).__name__)
+        rec.value(
+            "rand_weight.kind",
+            "parameter"
+            if isinstance(rw, nn.Parameter)
+            else "tensor"
+            if isinstance(rw, torch.Tensor)
+            else type(rw).__name__,
+        )
         if isinstance(rw, torch.Tensor):
             rec.tensor("rand_weight", rw)
             rec.value("rand_weight.shape", list(rw.shape))
@@ -86,13 +105,20 @@ def fixed_hidden_mlp(rec, mod, t, device, params):
         return
     if not move(rec, net, device):
         return
-    rec.value("rand_weight.device", getattr(getattr(net, "rand_weight", None), "device",
-                                            torch.device("cpu")).type)
-    out = forward(rec, "out", net, t["X"].to(device), label(N_("{call} on {name} {shape}"),
-                                                           call="FixedHiddenMLP.forward", name="X",
-                                                           shape="(2, 20)"))
-    with rec.step("train_step", label(N_("one SGD step on {model}"),
-                                         model="FixedHiddenMLP")):
+    rec.value(
+        "rand_weight.device",
+        getattr(getattr(net, "rand_weight", None), "device", torch.device("cpu")).type,
+    )
+    out = forward(
+        rec,
+        "out",
+        net,
+        t["X"].to(device),
+        label(
+            N_("{call} on {name} {shape}"), call="FixedHiddenMLP.forward", name="X", shape="(2, 20)"
+        ),
+    )
+    with rec.step("train_step", label(N_("one SGD step on {model}"), model="FixedHiddenMLP")):
         opt = torch.optim.SGD(net.parameters(), lr=0.5)
         opt.zero_grad()
         loss = net(t["X"].to(device))

@@ -7,6 +7,7 @@ import torch
 from grader.assignment import Exercise
 from grader.i18n import N_
 from grader.inputs import gen, randn, seeded_state
+
 from . import fixtures
 
 FILE = "blocks.py"
@@ -15,8 +16,12 @@ ORDER = 1
 
 def mlp_inputs() -> dict:
     g = gen(101)
-    return {"X1": randn(g, 1, 20), "X3": randn(g, 3, 20), "X64": randn(g, 64, 20),
-            "G": randn(g, 64, 10)}
+    return {
+        "X1": randn(g, 1, 20),
+        "X3": randn(g, 3, 20),
+        "X64": randn(g, 64, 20),
+        "G": randn(g, 64, 10),
+    }
 
 
 def seq_inputs() -> dict:
@@ -32,13 +37,33 @@ def fixed_inputs() -> dict:
 
 
 EXERCISES = (
-    Exercise(id="mlp", file=FILE, title=N_("MLP: a block with two layers"), probe="mlp",
-             model=True, seed=1, inputs=mlp_inputs),
-    Exercise(id="my_sequential", file=FILE, title=N_("MySequential: your own container"),
-             probe="my_sequential", model=True, seed=2, inputs=seq_inputs),
-    Exercise(id="fixed_hidden_mlp", file=FILE,
-             title=N_("FixedHiddenMLP: constants and control flow"), probe="fixed_hidden_mlp",
-             model=True, seed=3, inputs=fixed_inputs,
-             # rand_weight's device has a check of its own
-             device_exempt=("rand_weight",)),
+    Exercise(
+        id="mlp",
+        file=FILE,
+        title=N_("MLP: a block with two layers"),
+        probe="mlp",
+        model=True,
+        seed=1,
+        inputs=mlp_inputs,
+    ),
+    Exercise(
+        id="my_sequential",
+        file=FILE,
+        title=N_("MySequential: your own container"),
+        probe="my_sequential",
+        model=True,
+        seed=2,
+        inputs=seq_inputs,
+    ),
+    Exercise(
+        id="fixed_hidden_mlp",
+        file=FILE,
+        title=N_("FixedHiddenMLP: constants and control flow"),
+        probe="fixed_hidden_mlp",
+        model=True,
+        seed=3,
+        inputs=fixed_inputs,
+        # rand_weight's device has a check of its own
+        device_exempt=("rand_weight",),
+    ),
 )

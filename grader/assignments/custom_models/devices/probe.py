@@ -46,14 +46,16 @@ class _Properties:
         self.name = f"Simulated GPU {i}"
         self.index = i
         self.major, self.minor = 8, 0
-        self.total_memory = 16 * 1024 ** 3
+        self.total_memory = 16 * 1024**3
         self.multi_processor_count = 80
         self.is_integrated = 0
         self.is_multi_gpu_board = 0
 
     def __repr__(self) -> str:
-        return f"_CudaDeviceProperties(name='{self.name}', major=8, minor=0, " \
-               "total_memory=16384MB, multi_processor_count=80)"
+        return (
+            f"_CudaDeviceProperties(name='{self.name}', major=8, minor=0, "
+            "total_memory=16384MB, multi_processor_count=80)"
+        )
 
 
 def _index(device, count: int) -> int:
@@ -93,15 +95,15 @@ def simulate(count: int) -> None:
     cuda.get_device_properties = lambda device=None: _Properties(_index(device, count))
     cuda.get_device_name = lambda device=None: _Properties(_index(device, count)).name
     cuda.get_device_capability = lambda device=None: (_index(device, count) * 0 + 8, 0)
-    cuda.mem_get_info = lambda device=None: (_index(device, count) * 0 + 15 * 1024 ** 3,
-                                             16 * 1024 ** 3)
+    cuda.mem_get_info = lambda device=None: (_index(device, count) * 0 + 15 * 1024**3, 16 * 1024**3)
     cuda.is_initialized = lambda: count > 0
     accelerator = getattr(torch, "accelerator", None)
     if accelerator is not None:
         accelerator.device_count = lambda: count
         accelerator.is_available = lambda: count > 0
-        accelerator.current_accelerator = \
-            lambda check_available=False: torch.device("cuda") if count > 0 else None
+        accelerator.current_accelerator = lambda check_available=False: (
+            torch.device("cuda") if count > 0 else None
+        )
         if hasattr(accelerator, "current_device_index"):
             accelerator.current_device_index = current_device
         if hasattr(accelerator, "current_device_idx"):
@@ -119,11 +121,12 @@ def devices(rec, mod, t, device, params):
         simulate(count)
         # every module of the submission is imported afresh: a helper module
         # may have read (and kept) the GPU count when it was imported
-        for name in [m for m, module in list(sys.modules.items())
-                     if _learner_file(module, here)]:
+        for name in [m for m, module in list(sys.modules.items()) if _learner_file(module, here)]:
             del sys.modules[name]
-        with rec.step(f"import/{key}", label(N_("import devices with {count} simulated GPU(s)"),
-                                                  count=str(count))) as s:
+        with rec.step(
+            f"import/{key}",
+            label(N_("import devices with {count} simulated GPU(s)"), count=str(count)),
+        ) as s:
             fresh = importlib.import_module(mod.__name__)
         if s.ok:
             _calls(rec, fresh, str(key), count, indices)

@@ -19,12 +19,21 @@ def draw(rng: random.Random) -> dict:
     solving."""
     counts = [0, 1, 2, 4, rng.choice((3, 5, 6, 7, 8))]
     rng.shuffle(counts)
-    return {"simulated": [[f"{rng.getrandbits(48):012x}", c] for c in counts],
-            "real": f"{rng.getrandbits(48):012x}",
-            "indices": [0, 1, 3, rng.choice((2, 4, 5, 6, 7, 9))]}
+    return {
+        "simulated": [[f"{rng.getrandbits(48):012x}", c] for c in counts],
+        "real": f"{rng.getrandbits(48):012x}",
+        "indices": [0, 1, 3, rng.choice((2, 4, 5, 6, 7, 9))],
+    }
 
 
 EXERCISES = (
-    Exercise(id="devices", file=FILE, title=N_("Devices: try_gpu and try_all_gpus"),
-             probe="devices", seed=16, draw_params=draw, real_gpus=True),
+    Exercise(
+        id="devices",
+        file=FILE,
+        title=N_("Devices: try_gpu and try_all_gpus"),
+        probe="devices",
+        seed=16,
+        draw_params=draw,
+        real_gpus=True,
+    ),
 )

@@ -41,8 +41,11 @@ UNTOUCHED = ("2", "3", "4", "5", "7", "8", "9")  # indices of the modules that m
 def linear_weights(net: nn.Module) -> tuple[tuple[str, int, int], ...]:
     """The weights of ``init_net()``'s Linear layers, which the checks judge
     statistically: (state_dict key, fan_in, fan_out)."""
-    return tuple((f"{name}.weight", m.in_features, m.out_features)
-                 for name, m in net.named_children() if isinstance(m, nn.Linear))
+    return tuple(
+        (f"{name}.weight", m.in_features, m.out_features)
+        for name, m in net.named_children()
+        if isinstance(m, nn.Linear)
+    )
 
 
 # the layer without bias every initialiser must handle too: (in_features, out_features)

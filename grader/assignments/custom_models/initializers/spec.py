@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from grader.assignment import Exercise
 from grader.i18n import N_
 from grader.inputs import seeded_state
+
 from . import fixtures
 
 FILE = "initializers.py"
@@ -19,12 +20,20 @@ def initializer_inputs(seed: int) -> Callable[[], dict]:
         t = {f"state/{k}": v for k, v in state.items()}
         t["no_bias/initial"] = seeded_state(7, fixtures.no_bias_linear)["weight"]
         return t
+
     return make
 
 
 def _initializer(function: str, title: str, seed: int) -> Exercise:
-    return Exercise(id=function, file=FILE, title=title, probe="initializer", seed=seed,
-                    inputs=initializer_inputs(seed), params={"function": function, "seed": seed})
+    return Exercise(
+        id=function,
+        file=FILE,
+        title=title,
+        probe="initializer",
+        seed=seed,
+        inputs=initializer_inputs(seed),
+        params={"function": function, "seed": seed},
+    )
 
 
 EXERCISES = (

@@ -18,11 +18,19 @@ def centered_layer(rec, mod, t, device, params):
     if not move(rec, layer, device):
         return
     for name in fixtures.CENTER_INPUTS:
-        forward(rec, f"out/{name}", layer, t[name].to(device),
-                label(N_("{call} on {name} {shape}"), call="CenteredLayer.forward", name=name,
-                      shape=str(tuple(t[name].shape))))
-    with rec.step("backward", label(N_("backward pass through {model}"),
-                                        model="CenteredLayer")):
+        forward(
+            rec,
+            f"out/{name}",
+            layer,
+            t[name].to(device),
+            label(
+                N_("{call} on {name} {shape}"),
+                call="CenteredLayer.forward",
+                name=name,
+                shape=str(tuple(t[name].shape)),
+            ),
+        )
+    with rec.step("backward", label(N_("backward pass through {model}"), model="CenteredLayer")):
         X = t["X"].to(device).clone().requires_grad_(True)
         out = layer(X)
         (out * t["G"].to(device)).sum().backward()
@@ -56,8 +64,15 @@ def my_linear(rec, mod, t, device, params):
     if not move(rec, layer, device):
         return
     X = t["X"].to(device)
-    forward(rec, "out", layer, X, label(N_("{call} on {name} {shape}"),
-                                    call="MyLinear(5, 3).forward", name="X", shape="(6, 5)"))
+    forward(
+        rec,
+        "out",
+        layer,
+        X,
+        label(
+            N_("{call} on {name} {shape}"), call="MyLinear(5, 3).forward", name="X", shape="(6, 5)"
+        ),
+    )
     with rec.step("backward", label(N_("backward pass through {model}"), model="MyLinear")):
         layer.zero_grad()
         out = layer(X)

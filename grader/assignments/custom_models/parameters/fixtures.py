@@ -30,8 +30,9 @@ def nested_net(blocks: int = 2) -> nn.Module:
 
 def tied_net() -> nn.Module:
     shared = nn.Linear(8, 8)
-    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), shared, nn.ReLU(), shared, nn.ReLU(),
-                         nn.Linear(8, 1))
+    return nn.Sequential(
+        nn.Linear(4, 8), nn.ReLU(), shared, nn.ReLU(), shared, nn.ReLU(), nn.Linear(8, 1)
+    )
 
 
 def frozen_net() -> nn.Module:
@@ -78,6 +79,12 @@ PARAMETER_CASES = {
 }
 
 # the test networks' names in step labels and messages
-CASE_NAMES = {"plain": N_("plain"), "nested": N_("nested"), "tied": N_("tied"),
-              "frozen": N_("frozen"), "buffers": N_("buffered"),
-              "linear": N_("bare nn.Linear(4, 8)"), "own": N_("own-parameter")}
+CASE_NAMES = {
+    "plain": N_("plain"),
+    "nested": N_("nested"),
+    "tied": N_("tied"),
+    "frozen": N_("frozen"),
+    "buffers": N_("buffered"),
+    "linear": N_("bare nn.Linear(4, 8)"),
+    "own": N_("own-parameter"),
+}

@@ -31,22 +31,40 @@ def nested_blocks(rec, mod, t, device, params):
         rec.tensor("nested_access", bias)
     if not move(rec, net, device):
         return
-    forward(rec, "out", net, t["X"].to(device), label(N_("{call} on {name} {shape}"), call="rgnet()(X)",
-                                         name="X", shape="(3, 4)"))
+    forward(
+        rec,
+        "out",
+        net,
+        t["X"].to(device),
+        label(N_("{call} on {name} {shape}"), call="rgnet()(X)", name="X", shape="(3, 4)"),
+    )
     audit(rec, mod.rgnet, (t["X"],), device)
 
 
 def parameter_access(rec, mod, t, device, params):
     for case, make in fixtures.PARAMETER_CASES.items():
-        with rec.step(f"count/{case}", label(N_("count_parameters(<{case} network>)"),
-                                                      case=label(fixtures.CASE_NAMES[case]))):
+        with rec.step(
+            f"count/{case}",
+            label(N_("count_parameters(<{case} network>)"), case=label(fixtures.CASE_NAMES[case])),
+        ):
             value = mod.count_parameters(make())
-            rec.value(f"count/{case}", {"type": type(value).__name__,
-                                        "value": value if isinstance(value, (int, float)) else
-                                        (value.item() if isinstance(value, torch.Tensor)
-                                         and value.numel() == 1 else str(value)[:200])})
-        with rec.step(f"shapes/{case}", label(N_("param_shapes(<{case} network>)"),
-                                                       case=label(fixtures.CASE_NAMES[case]))):
+            rec.value(
+                f"count/{case}",
+                {
+                    "type": type(value).__name__,
+                    "value": value
+                    if isinstance(value, (int, float))
+                    else (
+                        value.item()
+                        if isinstance(value, torch.Tensor) and value.numel() == 1
+                        else str(value)[:200]
+                    ),
+                },
+            )
+        with rec.step(
+            f"shapes/{case}",
+            label(N_("param_shapes(<{case} network>)"), case=label(fixtures.CASE_NAMES[case])),
+        ):
             shapes = mod.param_shapes(make())
             rec.value(f"shapes/{case}", _describe_shapes(shapes))
 
@@ -63,9 +81,16 @@ def _describe_shapes(shapes) -> dict:
             as_list = [int(v) for v in value]
         except (TypeError, ValueError):
             as_list = None
-        items.append({"key": str(key), "key_type": type(key).__name__,
-                      "value_type": type(value).__name__, "is_tuple": bool(is_tuple),
-                      "ints": bool(ints), "shape": as_list})
+        items.append(
+            {
+                "key": str(key),
+                "key_type": type(key).__name__,
+                "value_type": type(value).__name__,
+                "is_tuple": bool(is_tuple),
+                "ints": bool(ints),
+                "shape": as_list,
+            }
+        )
     return {"type": "dict", "items": items}
 
 
@@ -87,8 +112,13 @@ def tied_parameters(rec, mod, t, device, params):
         rec.value("change_seen", float(other[4].weight[0, 0].detach()))
     if not move(rec, net, device):
         return
-    forward(rec, "out", net, t["X"].to(device), label(N_("{call} on {name} {shape}"), call="tied_net()(X)",
-                                         name="X", shape="(5, 4)"))
+    forward(
+        rec,
+        "out",
+        net,
+        t["X"].to(device),
+        label(N_("{call} on {name} {shape}"), call="tied_net()(X)", name="X", shape="(5, 4)"),
+    )
     with rec.step("backward", label(N_("backward pass through {model}"), model="tied_net()")):
         net.zero_grad()
         out = net(t["X"].to(device))

@@ -20,11 +20,29 @@ def tied_inputs() -> dict:
 
 
 EXERCISES = (
-    Exercise(id="nested_blocks", file=FILE, title=N_("Nested blocks: block1, block2, rgnet"),
-             probe="nested_blocks", model=True, seed=6, inputs=nested_inputs),
-    Exercise(id="parameter_access", file=FILE,
-             title=N_("Parameter access: count_parameters and param_shapes"),
-             probe="parameter_access", seed=7),
-    Exercise(id="tied_parameters", file=FILE, title=N_("Tied parameters: tied_net"),
-             probe="tied_parameters", model=True, seed=8, inputs=tied_inputs),
+    Exercise(
+        id="nested_blocks",
+        file=FILE,
+        title=N_("Nested blocks: block1, block2, rgnet"),
+        probe="nested_blocks",
+        model=True,
+        seed=6,
+        inputs=nested_inputs,
+    ),
+    Exercise(
+        id="parameter_access",
+        file=FILE,
+        title=N_("Parameter access: count_parameters and param_shapes"),
+        probe="parameter_access",
+        seed=7,
+    ),
+    Exercise(
+        id="tied_parameters",
+        file=FILE,
+        title=N_("Tied parameters: tied_net"),
+        probe="tied_parameters",
+        model=True,
+        seed=8,
+        inputs=tied_inputs,
+    ),
 )

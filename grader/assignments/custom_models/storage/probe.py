@@ -21,8 +21,9 @@ def _record_file(rec, key: str, path: str) -> None:
         rec.value(f"{key}.size", size)
         if 0 < size <= MAX_FILE:
             with open(path, "rb") as fh:
-                rec.tensor(f"{key}.bytes", torch.frombuffer(bytearray(fh.read()),
-                                                             dtype=torch.uint8))
+                rec.tensor(
+                    f"{key}.bytes", torch.frombuffer(bytearray(fh.read()), dtype=torch.uint8)
+                )
     else:
         rec.value(f"{key}.size", None)
 
@@ -50,8 +51,13 @@ def tensor_io(rec, mod, t, device, params):
         with rec.step(f"save/{kind}", f"save_tensors({kind}, path)"):
             mod.save_tensors(obj, target)
         _record_file(rec, f"file/{kind}", path)
-        with rec.step(f"load/{kind}", label(N_("load_tensors(path) for the saved {case}"),
-                                                  case=label(fixtures.OBJECT_NAMES[kind]))):
+        with rec.step(
+            f"load/{kind}",
+            label(
+                N_("load_tensors(path) for the saved {case}"),
+                case=label(fixtures.OBJECT_NAMES[kind]),
+            ),
+        ):
             describe_loaded(rec, f"load/{kind}", mod.load_tensors(target))
     trusted = os.path.join(base, "given.pt")
     _write(trusted, t["trusted_file"])
@@ -93,8 +99,10 @@ def model_io(rec, mod, t, device, params):
         rec.value("clone.is_original", clone is net)
         rec.value("clone.training", [bool(m.training) for m in clone.modules()])
         own = {p.data_ptr() for p in net.state_dict().values()}
-        rec.value("clone.shared_tensors", [k for k, v in clone.state_dict().items()
-                                           if v.data_ptr() in own])
+        rec.value(
+            "clone.shared_tensors",
+            [k for k, v in clone.state_dict().items() if v.data_ptr() in own],
+        )
         for key, value in clone.state_dict().items():
             rec.tensor(f"clone/state/{key}", value)
         # the values are compared in eval mode whatever mode the clone came
@@ -108,8 +116,7 @@ def model_io(rec, mod, t, device, params):
     with open(gpu_path, "wb") as fh:
         fh.write(t["gpu_file"].numpy().tobytes())
     calls.clear()
-    with rec.step("load_gpu", label(N_("load_params(factory, <a file saved from a GPU "
-                                               "model>)"))):
+    with rec.step("load_gpu", label(N_("load_params(factory, <a file saved from a GPU model>)"))):
         clone = mod.load_params(lambda: fixtures.io_net(), gpu_path)
         clone.eval()  # the mode is the eval-mode check's business
         with torch.no_grad():

@@ -11,6 +11,7 @@ import torch
 from grader.assignment import Exercise
 from grader.i18n import N_
 from grader.inputs import file_tensor, gen, randn
+
 from . import fixtures
 
 FILE = "storage.py"
@@ -58,7 +59,7 @@ def gpu_state_file(state: dict) -> bytes:
     return buf.getvalue()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def gpu_model_state() -> dict:
     torch.manual_seed(55)
     net = fixtures.io_net()
@@ -68,7 +69,7 @@ def gpu_model_state() -> dict:
     return {k: v.clone() for k, v in net.state_dict().items()}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def original_model_state() -> dict:
     """The model that model_io saves: trained batch-norm statistics, eval mode."""
     with torch.random.fork_rng(devices=[]):
@@ -83,19 +84,31 @@ def original_model_state() -> dict:
 
 
 def model_io_inputs() -> dict:
-    t = {"X": randn(gen(109), 7, 6),
-         "gpu_file": file_tensor(gpu_state_file(gpu_model_state()))}
+    t = {"X": randn(gen(109), 7, 6), "gpu_file": file_tensor(gpu_state_file(gpu_model_state()))}
     t.update({f"original/{k}": v for k, v in original_model_state().items()})
     return t
 
 
 EXERCISES = (
-    Exercise(id="tensor_io", file=FILE, title=N_("Saving and loading tensors"),
-             probe="tensor_io", seed=14, inputs=tensor_io_inputs,
-             verify_files={f"file/{k}": f"verify/{k}" for k in ("tensor", "list", "dict")},
-             # load_tensors must refuse a file holding pickled code
-             expected_raises=("load/evil",)),
-    Exercise(id="model_io", file=FILE, title=N_("Saving and loading model parameters"),
-             probe="model_io", model=True, seed=15, inputs=model_io_inputs,
-             verify_files={"file": "verify"}),
+    Exercise(
+        id="tensor_io",
+        file=FILE,
+        title=N_("Saving and loading tensors"),
+        probe="tensor_io",
+        seed=14,
+        inputs=tensor_io_inputs,
+        verify_files={f"file/{k}": f"verify/{k}" for k in ("tensor", "list", "dict")},
+        # load_tensors must refuse a file holding pickled code
+        expected_raises=("load/evil",),
+    ),
+    Exercise(
+        id="model_io",
+        file=FILE,
+        title=N_("Saving and loading model parameters"),
+        probe="model_io",
+        model=True,
+        seed=15,
+        inputs=model_io_inputs,
+        verify_files={"file": "verify"},
+    ),
 )

@@ -1,2 +1,2 @@
 def mse(pred, target):
-    return ((pred - target) ** 2).sum()     # a sum, not a mean
+    return ((pred - target) ** 2).sum()  # a sum, not a mean
