@@ -61,9 +61,11 @@ def pool() -> list[dict[str, bytes]]:
     return subs
 
 
-def tree(pid: int) -> list[int]:
+def tree(pid: int) -> list[psutil.Process]:
+    """The server and all its descendants (workers, sandboxes, their children)."""
     try:
-        return [pid] + [p.pid for p in psutil.Process(pid).children(recursive=True)]
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
         return []
 
