@@ -36,7 +36,7 @@ from .i18n import LANGUAGES, _, set_language
 from .limits import Limits, human_size, parse_size
 from .report import render_index, render_report
 from .sandbox import detect_isolation
-from .untrusted import clean_text, terminal_safe
+from .untrusted import clean_text, spreadsheet_cell, terminal_safe
 
 
 class ExitCode(enum.IntEnum):
@@ -97,12 +97,6 @@ def _resolve_devices(device: str) -> list[str]:
     return ["cpu", "cuda"]
 
 
-def _csv_cell(value: str) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula (OWASP's
-    advice for CSV injection: quote cells that start with = + - @ tab or CR)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def gradebook_csv(docs: list[dict], work: assignment.Assignment | None = None) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -112,7 +106,7 @@ def gradebook_csv(docs: list[dict], work: assignment.Assignment | None = None) -
         by_id = {e["id"]: e["score"] for e in doc.get("exercises", [])}
         writer.writerow(
             [
-                _csv_cell(clean_text(doc["metadata"]["submission"])),
+                spreadsheet_cell(clean_text(doc["metadata"]["submission"])),
                 *[f"{by_id.get(ex.id, 0):g}" for ex in exercises],
                 f"{doc['score']:g}",
                 f"{doc['max_score']:g}",

@@ -119,3 +119,9 @@ def terminal_safe(text: str) -> str:
         )
         for c in text
     )
+
+
+def spreadsheet_cell(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs as a formula (OWASP's
+    advice for CSV injection: quote cells that start with = + - @ tab or CR)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..cli import gradebook_csv
+from ..untrusted import spreadsheet_cell
 from .database import DataFolder
 from .models import DEFAULT_ASSIGNMENT, Learner, Result, Submission
 from .settings import CourseSettings
@@ -57,8 +58,8 @@ def gradebook(
     for (learner, sub, _doc), row in zip(picked, base[1:]):
         writer.writerow(
             [
-                _cell(learner.id),
-                _cell(learner.name),
+                spreadsheet_cell(learner.id),
+                spreadsheet_cell(learner.name),
                 *row[1:],
                 sub.id,
                 iso(sub.submitted_at),
@@ -69,7 +70,3 @@ def gradebook(
 
 
 BOM = "\ufeff"
-
-
-def _cell(value: str) -> str:
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -10,6 +10,7 @@ import io
 from sqlalchemy import delete, func, select
 
 from ..i18n import _
+from ..untrusted import spreadsheet_cell
 from . import tokens
 from .models import Learner, Submission, Token
 
@@ -135,6 +136,7 @@ def links(Session_, base_url: str, only: list[str] | None = None) -> str:
                 continue
             token = tokens.issue(session, learner.id)
             writer.writerow(
-                [learner.id, learner.name, learner.email, token, f"{base}/login/{token}"]
+                [spreadsheet_cell(v) for v in (learner.id, learner.name, learner.email)]
+                + [token, f"{base}/login/{token}"]
             )
     return out.getvalue()

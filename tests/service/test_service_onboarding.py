@@ -264,3 +264,18 @@ def test_class_overview_shows_names_next_to_ids():
     doc = {"metadata": {"submission": "ana"}, "exercises": [], "score": 0, "max_score": 0}
     assert "ana · Ana Muñoz" in render_index([doc], [], names={"ana": "Ana Muñoz"})
     assert "ana ·" not in render_index([doc], [])
+
+
+def test_roster_links_output_never_runs_as_a_spreadsheet_formula(tmp_path):
+    """Red-team: the links CSV goes to a spreadsheet too; a name from the roster
+    that starts like a formula is written as text."""
+    from grader.service import roster
+    from grader.service.database import open_data
+    from grader.service.models import Learner
+
+    _data, _engine, Session_ = open_data(tmp_path / "d")
+    with Session_.begin() as s:
+        s.add(Learner(id="eve", name='=HYPERLINK("http://x","y")', email="@x", role="learner"))
+    rows = list(csv.reader(io.StringIO(roster.links(Session_, "http://127.0.0.1:8000"))))
+    assert rows[1][:3] == ["eve", '\'=HYPERLINK("http://x","y")', "'@x"]
+    assert rows[1][4].startswith("http://127.0.0.1:8000/login/")
