@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from pathlib import Path
@@ -40,6 +41,25 @@ def expectation(case: Path) -> dict:
 def cases(kind: str) -> list[Path]:
     folder = DATA / kind
     return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+@contextlib.contextmanager
+def replies_of(zygote):
+    """The zygote's replies to the runs made meanwhile (its ``run`` is wrapped,
+    then put back)."""
+    seen: list[dict] = []
+    run = zygote.run
+
+    def recording(request, inputs):
+        reply, raw = run(request, inputs)
+        seen.append(reply)
+        return reply, raw
+
+    zygote.run = recording
+    try:
+        yield seen
+    finally:
+        zygote.run = run
 
 
 class Grader:

@@ -19,30 +19,15 @@ from grader.grading import _run, collect
 from grader.observations import Observation
 from grader.submission import read_submission
 
+from conftest import replies_of
+
 SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
-
-
-class _Replies:
-    """Wraps a sandbox's ``run`` to keep the zygote's replies."""
-
-    def __init__(self, zygote) -> None:
-        self.zygote, self.replies, self._run = zygote, [], zygote.run
-        zygote.run = self
-
-    def __call__(self, request, inputs):
-        reply, raw = self._run(request, inputs)
-        self.replies.append(reply)
-        return reply, raw
-
-    def close(self) -> None:
-        self.zygote.run = self._run
 
 
 @pytest.fixture
 def replies(grader):
-    spy = _Replies(grader.zygote)
-    yield spy
-    spy.close()
+    with replies_of(grader.zygote) as seen:
+        yield seen
 
 
 def _copy(tmp_path: Path, name: str, extra: dict[str, str] | None = None) -> Path:
@@ -67,8 +52,8 @@ def test_a_run_served_ahead_observes_what_a_fresh_child_does(grader, replies):
     fresh = {
         i: _run(grader.zygote, default().by_id[i], "cpu") for i in ("mlp", "my_linear", "tensor_io")
     }
-    assert [r.get("ahead") for r in replies.replies] == [False] * 3
-    replies.replies.clear()
+    assert [r.get("ahead") for r in replies] == [False] * 3
+    replies.clear()
 
     grader.zygote.load_submission(files, warm="cpu")  # one is forked before the submission
     ahead = {
@@ -77,8 +62,8 @@ def test_a_run_served_ahead_observes_what_a_fresh_child_does(grader, replies):
     }
     # the devices probe counts the machine's GPUs: never served by a child that hid them
     _run(grader.zygote, default().by_id["devices"], "cpu", ahead="cpu")
-    assert [r.get("ahead") for r in replies.replies] == [True, True, True, False]
-    assert all(r["leftover"] == 0 and r["exit_code"] == 0 for r in replies.replies)
+    assert [r.get("ahead") for r in replies] == [True, True, True, False]
+    assert all(r["leftover"] == 0 and r["exit_code"] == 0 for r in replies)
     for ex_id, obs in ahead.items():
         _same(obs, fresh[ex_id])
 
@@ -113,9 +98,9 @@ def test_a_child_forked_with_one_submission_never_serves_the_next(grader, replie
     )
     b = _copy(tmp_path, "b", {"blocks.py": search})
     grader.zygote.load_submission(read_submission(b), warm="cpu")
-    replies.replies.clear()
+    replies.clear()
     obs = _run(grader.zygote, default().by_id["mlp"], "cpu")
-    assert replies.replies[0]["ahead"] is True
+    assert replies[0]["ahead"] is True
     assert "FOUND 0" in obs.output, obs.output[-2000:]
     # the control: a child forked while A is loaded does find it
     grader.zygote.load_submission(read_submission(a), warm="cpu")
@@ -152,8 +137,8 @@ def test_learner_code_that_kills_the_waiting_child_costs_nothing(grader, replies
     assert "KILLED" in killer.output, killer.output[-2000:]
     after = _run(grader.zygote, default().by_id["mlp"], "cpu", ahead="cpu")
     again = _run(grader.zygote, default().by_id["mlp"], "cpu", ahead="cpu")
-    assert [r["ahead"] for r in replies.replies] == [True, False, True]
-    assert all(r["leftover"] == 0 for r in replies.replies)
+    assert [r["ahead"] for r in replies] == [True, False, True]
+    assert all(r["leftover"] == 0 for r in replies)
     assert grader.zygote.proc.pid == pid, "the sandbox was restarted"
     assert not killer.errors and not after.errors and not again.errors
     _same(after, again)

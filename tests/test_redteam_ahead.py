@@ -30,6 +30,8 @@ from grader.limits import Limits
 from grader.sandbox import Zygote, detect_isolation
 from grader.submission import read_submission
 
+from conftest import replies_of
+
 pytestmark = pytest.mark.slow  # every test here starts its own sandbox
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
@@ -93,17 +95,8 @@ def _submission(tmp_path: Path, name: str, extra: dict[str, str]) -> dict[str, b
 def zygote():
     z = Zygote(Limits(time=20.0), detect_isolation())
     z.start()
-    replies: list[dict] = []
-    run = z.run
-
-    def recording(request, inputs):
-        reply, raw = run(request, inputs)
-        replies.append(reply)
-        return reply, raw
-
-    z.run = recording
-    z.replies = replies
-    yield z
+    with replies_of(z) as z.replies:
+        yield z
     z.close()
 
 

@@ -8,10 +8,19 @@ subreaper, so orphans come back to it).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
+from collections.abc import Callable
 
 import psutil
+
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+# Bound once: learner code in a forked child may patch ``os``; the zygote's own
+# code after a fork must still end the child.
+_exit = os._exit
+_fork = os.fork
 
 GONE = frozenset({psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD})
 STOPPED = frozenset({psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP})
@@ -105,3 +114,24 @@ def kill_tree(pid: int) -> None:
             fn()
         except OSError:
             pass
+
+
+def spawn(
+    target: Callable[..., None], child_ends: tuple[int, ...], parent_ends: tuple[int, ...]
+) -> int:
+    """Fork a child of the zygote that dies with it and runs
+    ``target(*child_ends)``, never returning (it ends with ``os._exit``).
+    ``parent_ends`` are closed in the child, ``child_ends`` in the parent;
+    returns the child's pid."""
+    pid = _fork()
+    if pid == 0:
+        try:
+            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            for fd in parent_ends:
+                os.close(fd)
+            target(*child_ends)
+        finally:
+            _exit(70)
+    for fd in child_ends:
+        os.close(fd)
+    return pid

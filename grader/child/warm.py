@@ -36,7 +36,7 @@ What keeps this as safe as a fresh fork:
 
 from __future__ import annotations
 
-import ctypes
+import functools
 import os
 import select
 import signal
@@ -45,12 +45,7 @@ from dataclasses import dataclass, field
 
 from . import framing, kernel_state, processes, runner
 
-PR_SET_PDEATHSIG = 1
 HANDOVER_TIMEOUT = 10.0  # seconds to write a request into a waiting child's pipe
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_exit = os._exit
-_fork = os.fork
 
 
 @dataclass
@@ -162,21 +157,15 @@ def fork(device: str, memory: int, tainted: bool) -> Warm | None:
         return None
     (ctl_r, ctl_w), (res_r, res_w), (out_r, out_w), (dog_r, dog_w) = pipes
     try:
-        pid = _fork()
+        pid = processes.spawn(
+            functools.partial(runner.warm_child_main, device, memory),
+            (ctl_r, res_w, out_w, dog_w),
+            (ctl_w, res_r, out_r, dog_r),
+        )
     except OSError:
         for fd in (fd for pair in pipes for fd in pair):
             os.close(fd)
         return None
-    if pid == 0:  # the child
-        try:
-            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with the zygote
-            for fd in (ctl_w, res_r, out_r, dog_r):
-                os.close(fd)
-            runner.warm_child_main(device, memory, ctl_r, res_w, out_w, dog_w)
-        finally:
-            _exit(70)
-    for fd in (ctl_r, res_w, out_w, dog_w):
-        os.close(fd)
     os.set_blocking(ctl_w, False)
     try:
         pidfd = os.pidfd_open(pid)

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import functools
 import os
 import select
 import signal
@@ -63,10 +64,7 @@ KILL_TIMEOUT = 5.0  # seconds to kill everything a run left behind
 _READ_CHUNK = 1 << 16
 
 _libc = ctypes.CDLL(None, use_errno=True)
-# Bound once: learner code in a forked child may patch ``os``; the zygote's own
-# code after a fork must still end the child.
-_exit = os._exit
-_fork = os.fork
+_exit = os._exit  # bound once (see processes.spawn)
 
 
 def prctl(option: int, value: int) -> None:
@@ -316,18 +314,12 @@ class ZygoteServer:
 
     def fork_child(self, req: dict, inputs: bytearray, workdir: str) -> tuple[int, Pipes]:
         """A fresh child for this run: its pid and the read ends of its pipes."""
-        res_r, res_w = os.pipe()
-        out_r, out_w = os.pipe()
-        dog_r, dog_w = os.pipe()
-        pid = _fork()
-        if pid == 0:  # child
-            try:
-                prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the zygote
-                os.close(res_r), os.close(out_r), os.close(dog_r)
-                runner.child_main(req, inputs, workdir, res_w, out_w, dog_w)
-            finally:
-                _exit(70)
-        os.close(res_w), os.close(out_w), os.close(dog_w)
+        (res_r, res_w), (out_r, out_w), (dog_r, dog_w) = os.pipe(), os.pipe(), os.pipe()
+        pid = processes.spawn(
+            functools.partial(runner.child_main, req, inputs, workdir),
+            (res_w, out_w, dog_w),
+            (res_r, out_r, dog_r),
+        )
         return pid, Pipes(res_r, out_r, dog_r)
 
     def start_warm(self, device: str, memory: int) -> None:
